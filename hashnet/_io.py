@@ -1,0 +1,40 @@
+"""Atomic file writing: write to a temporary name in the same folder, then rename.
+
+A rename within one folder is atomic on POSIX and Windows, so a crash or Ctrl-C leaves either
+the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=None):
+    """Yield a temporary path next to `path`; rename it to `path` if the block succeeds.
+
+    `suffix` sets the temporary file's extension (np.savez appends '.npz' to names without one,
+    so callers writing .npz pass suffix='.npz').
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write `data` to `path` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)

@@ -1,0 +1,67 @@
+"""Compute kernels: `cpu` (Numba), `reference` (plain NumPy twins), later `cuda`.
+
+Numba compiles a kernel the first time it is called with a new combination of argument types,
+which takes a few seconds for the whole set; the result is cached on disk, so later sessions
+load it quickly. `warmup()` does that work up front, and the trainer calls it once per process
+so the pause is announced instead of looking like a hang.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+_READY: set[str] = set()
+
+
+def _exercise(dtype) -> None:
+    """Call every CPU kernel once on tiny arrays with the argument types training uses."""
+    from hashnet.kernels import cpu
+
+    z = np.ones((2, 3), dtype)
+    out, dx = np.empty_like(z), np.empty_like(z)
+    mask = np.empty(z.shape, np.uint8)
+    vec, vec2, vec3 = np.ones(3, dtype), np.empty(3, dtype), np.empty(3, dtype)
+    cpu.add_bias(z, vec)
+    cpu.bias_act_forward(z, vec, 0.0, out, mask)
+    cpu.act_forward(z, 0.0, out, mask)
+    cpu.act_backward(z, mask, 0.0, dx)
+    cpu.act_backward_bias(z, mask, 0.0, dx, vec2)
+    cpu.column_sum(z, vec2)
+    cpu.softmax(z, out)
+    cpu.softmax_xent(z, np.zeros(2, np.int64), dx)
+    cpu.batchnorm_forward_train(z, vec, vec, 1e-5, out, dx, vec2, vec3)
+    cpu.batchnorm_forward_eval(z, vec, vec, vec2, vec3, 1e-5, out)
+    cpu.batchnorm_backward(z, z, vec, vec3, 1e-5, dx, vec2, vec3)
+    cpu.dropout_forward(z, z, 0.5, out, mask)
+    cpu.dropout_backward(z, mask, 0.5, dx)
+    p, g, m1, m2 = np.ones(3, dtype), np.ones(3, dtype), np.zeros(3, dtype), np.zeros(3, dtype)
+    cpu.sgd_step(p, g, m1, 0.1, 0.9, False, 0.0, 0)
+    cpu.adam_step(p, g, m1, m2, 0.1, 0.9, 0.999, 1e-8, 1, 0.0, 0)
+
+
+def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
+    """Compile (or load from the cache) every CPU kernel for the given dtypes.
+
+    Returns the seconds it took. Later calls for a dtype already prepared return at once.
+    """
+    todo = [np.dtype(d).name for d in dtypes if np.dtype(d).name not in _READY]
+    if not todo:
+        return 0.0
+    start = time.perf_counter()
+    if verbose:
+        print(
+            f"compiling kernels for {', '.join(todo)} (first use only, then cached) ...",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+    for name in todo:
+        _exercise(np.dtype(name))
+        _READY.add(name)
+    seconds = time.perf_counter() - start
+    if verbose:
+        print(f" done in {seconds:.1f}s", file=sys.stderr, flush=True)
+    return seconds

@@ -1,0 +1,267 @@
+"""Numba kernels for the element-wise work around the matrix products.
+
+The matrix products themselves go through BLAS (`np.dot(..., out=...)` in the layers); what is
+left is cheap arithmetic per element, and the cost of that is mostly *passes over memory* and
+Python call overhead. Each kernel below therefore does in one pass what NumPy would do in
+several (for example: add the bias, apply the ReLU and record the sign bit the neural codes are
+made of). Every kernel has a plain NumPy twin with the same name in `reference.py`; the tests
+compare the two.
+
+Conventions: 2D arrays are (batch, features) and C-contiguous; outputs are passed in (no
+allocation in the training loop); masks are uint8 0/1.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hashnet.kernels._jit import kernel
+
+# --- dense layers and activations ----------------------------------------------------------
+
+
+@kernel
+def add_bias(z, b):
+    """z += b, row by row (the bias of a Dense layer not followed by an activation)."""
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            z[i, j] += b[j]
+
+
+@kernel
+def bias_act_forward(z, b, alpha, out, mask):
+    """a = z + b; mask = a > 0; out = a where mask else alpha * a (ReLU when alpha = 0).
+
+    `mask` is the activation pattern of the layer: one bit of the neural code per unit.
+    `out` may be the same array as `z`.
+    """
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            a = z[i, j] + b[j]
+            positive = a > 0
+            mask[i, j] = positive
+            out[i, j] = a if positive else alpha * a
+
+
+@kernel
+def act_forward(z, alpha, out, mask):
+    """mask = z > 0; out = z where mask else alpha * z (an activation after BatchNorm)."""
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            a = z[i, j]
+            positive = a > 0
+            mask[i, j] = positive
+            out[i, j] = a if positive else alpha * a
+
+
+@kernel
+def act_backward(dy, mask, alpha, dx):
+    """dx = dy where the unit was active else alpha * dy (the activation's derivative)."""
+    n, m = dy.shape
+    for i in range(n):
+        for j in range(m):
+            dx[i, j] = dy[i, j] if mask[i, j] else alpha * dy[i, j]
+
+
+@kernel
+def act_backward_bias(dy, mask, alpha, dx, db):
+    """act_backward fused with the bias gradient of the Dense layer before it: db = dx.sum(0)."""
+    n, m = dy.shape
+    for j in range(m):
+        db[j] = 0
+    for i in range(n):
+        for j in range(m):
+            g = dy[i, j] if mask[i, j] else alpha * dy[i, j]
+            dx[i, j] = g
+            db[j] += g
+
+
+@kernel
+def column_sum(dz, db):
+    """db = dz.sum(axis=0): the bias gradient of a Dense layer."""
+    n, m = dz.shape
+    for j in range(m):
+        db[j] = 0
+    for i in range(n):
+        for j in range(m):
+            db[j] += dz[i, j]
+
+
+# --- softmax cross-entropy ------------------------------------------------------------------
+
+
+@kernel
+def softmax(logits, out):
+    """Row-wise softmax, shifted by the row maximum so exp never overflows."""
+    n, k = logits.shape
+    for i in range(n):
+        top = logits[i, 0]
+        for j in range(1, k):
+            top = max(top, logits[i, j])
+        total = 0.0
+        for j in range(k):
+            e = math.exp(logits[i, j] - top)
+            out[i, j] = e
+            total += e
+        for j in range(k):
+            out[i, j] /= total
+
+
+@kernel
+def softmax_xent(logits, y, dlogits):
+    """Mean cross-entropy of softmax(logits) against labels y, and its gradient.
+
+    Returns (mean loss, number of rows whose argmax equals y). Writes
+    dlogits = (softmax(logits) - onehot(y)) / n, the gradient of the *mean* loss.
+    loss_i = logsumexp(logits_i) - logits_i[y_i], computed with the max shift for stability.
+    """
+    n, k = logits.shape
+    loss = 0.0
+    correct = 0
+    for i in range(n):
+        top = logits[i, 0]
+        best = 0
+        for j in range(1, k):
+            if logits[i, j] > top:
+                top = logits[i, j]
+                best = j
+        total = 0.0
+        for j in range(k):
+            total += math.exp(logits[i, j] - top)
+        log_total = math.log(total)
+        loss += log_total + top - logits[i, y[i]]
+        correct += best == y[i]
+        for j in range(k):
+            dlogits[i, j] = math.exp(logits[i, j] - top - log_total) / n
+        dlogits[i, y[i]] -= 1.0 / n
+    return loss / n, correct
+
+
+# --- batch normalisation --------------------------------------------------------------------
+
+
+@kernel
+def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
+    """Normalise each column with the batch statistics: xhat = (x - mean) / sqrt(var + eps).
+
+    out = gamma * xhat + beta. Writes the batch mean and (biased) variance, which the layer
+    needs for the running statistics, and xhat, which the backward pass needs.
+    """
+    n, m = x.shape
+    for j in range(m):
+        mean[j] = 0
+        var[j] = 0
+    for i in range(n):
+        for j in range(m):
+            mean[j] += x[i, j]
+    for j in range(m):
+        mean[j] /= n
+    for i in range(n):
+        for j in range(m):
+            d = x[i, j] - mean[j]
+            var[j] += d * d
+    for j in range(m):
+        var[j] /= n
+    for i in range(n):
+        for j in range(m):
+            h = (x[i, j] - mean[j]) / math.sqrt(var[j] + eps)
+            xhat[i, j] = h
+            out[i, j] = gamma[j] * h + beta[j]
+
+
+@kernel
+def batchnorm_forward_eval(x, gamma, beta, mean, var, eps, out):
+    """out = gamma * (x - mean) / sqrt(var + eps) + beta with fixed (running) statistics."""
+    n, m = x.shape
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = gamma[j] * (x[i, j] - mean[j]) / math.sqrt(var[j] + eps) + beta[j]
+
+
+@kernel
+def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
+    """Gradients of batch norm in training mode.
+
+    dbeta = sum dy, dgamma = sum dy * xhat, and, because the batch mean and variance depend on
+    every row, dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat)).
+    """
+    n, m = dy.shape
+    for j in range(m):
+        dgamma[j] = 0
+        dbeta[j] = 0
+    for i in range(n):
+        for j in range(m):
+            dbeta[j] += dy[i, j]
+            dgamma[j] += dy[i, j] * xhat[i, j]
+    for i in range(n):
+        for j in range(m):
+            scale = gamma[j] / math.sqrt(var[j] + eps)
+            dx[i, j] = scale * (dy[i, j] - dbeta[j] / n - xhat[i, j] * dgamma[j] / n)
+
+
+# --- dropout --------------------------------------------------------------------------------
+
+
+@kernel
+def dropout_forward(x, u, rate, out, mask):
+    """Inverted dropout: keep a unit when its uniform draw u >= rate, scale kept ones by 1/(1-rate).
+
+    The uniform draws come from the caller's seeded NumPy generator, so runs are reproducible
+    and the NumPy twin can be given the very same draws.
+    """
+    n, m = x.shape
+    scale = 1.0 / (1.0 - rate)
+    for i in range(n):
+        for j in range(m):
+            keep = u[i, j] >= rate
+            mask[i, j] = keep
+            out[i, j] = x[i, j] * scale if keep else 0.0
+
+
+@kernel
+def dropout_backward(dy, mask, rate, dx):
+    """dx = dy * mask / (1 - rate)."""
+    n, m = dy.shape
+    scale = 1.0 / (1.0 - rate)
+    for i in range(n):
+        for j in range(m):
+            dx[i, j] = dy[i, j] * scale if mask[i, j] else 0.0
+
+
+# --- optimisers, on the flat parameter vector -------------------------------------------------
+# All parameters of a model live in one flat array (the layers hold views into it), so one
+# kernel call updates the whole model. The first `n_decay` entries are the weight matrices,
+# which get the L2 penalty; biases and batch-norm parameters come after them and do not.
+
+
+@kernel
+def sgd_step(p, g, velocity, lr, momentum, nesterov, weight_decay, n_decay):
+    """SGD with momentum: v = momentum * v + g; p -= lr * (g + momentum * v if nesterov else v).
+
+    g includes the L2 term weight_decay * p for the first n_decay entries.
+    """
+    for i in range(p.shape[0]):
+        grad = g[i] + weight_decay * p[i] if i < n_decay else g[i]
+        v = momentum * velocity[i] + grad
+        velocity[i] = v
+        p[i] -= lr * (grad + momentum * v if nesterov else v)
+
+
+@kernel
+def adam_step(p, g, m1, m2, lr, beta1, beta2, eps, step, weight_decay, n_decay):
+    """Adam (Kingma & Ba): moving averages of g and g*g, bias-corrected, step = 1, 2, ...
+
+    p -= lr * m1_hat / (sqrt(m2_hat) + eps), with the L2 term added to g as in `sgd_step`.
+    """
+    c1 = 1.0 - beta1**step
+    c2 = 1.0 - beta2**step
+    for i in range(p.shape[0]):
+        grad = g[i] + weight_decay * p[i] if i < n_decay else g[i]
+        a = beta1 * m1[i] + (1.0 - beta1) * grad
+        b = beta2 * m2[i] + (1.0 - beta2) * grad * grad
+        m1[i] = a
+        m2[i] = b
+        p[i] -= lr * (a / c1) / (math.sqrt(b / c2) + eps)

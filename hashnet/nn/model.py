@@ -1,0 +1,532 @@
+"""Models: `Sequential` (a stack of layers with fit/predict/save) and the `MLP` builder.
+
+The training loop is the textbook one: shuffle, cut into mini-batches, forward, loss,
+backward, optimiser step. What makes it fast enough for a laptop is elsewhere: matrix
+products go to BLAS, element-wise work to fused Numba kernels, and all parameters live in one
+flat vector so the optimiser is one kernel call per step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from hashnet import kernels
+from hashnet._io import atomic_path
+from hashnet._validation import check_dtype, check_random_state, check_X, check_y
+from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU, layer_from_config
+from hashnet.nn.losses import softmax, softmax_cross_entropy
+from hashnet.nn.optim import make_optimizer, make_schedule
+
+FORMAT_VERSION = 1
+_PREDICT_CHUNK = 8192  # rows per forward pass outside training: bounds memory on big inputs
+
+
+class Sequential:
+    """A classifier made of layers applied in order; the last layer's outputs are the logits.
+
+    Parameters
+    ----------
+    layers : list of Layer, e.g. [Dense(32), ReLU(), Dense(2)]
+    input_shape : int or tuple, the shape of one example (without the batch axis)
+    seed : int or None, seeds the initial weights, the shuffling and dropout
+    dtype : "float32" (default, fast) or "float64" (for gradient checks)
+    """
+
+    def __init__(self, layers, input_shape, seed=0, dtype="float32"):
+        self.layers = list(layers)
+        if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
+            raise TypeError("layers must be a non-empty list of hashnet Layer objects")
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (int(input_shape),)
+        self.input_shape = tuple(int(d) for d in input_shape)
+        if not self.input_shape or min(self.input_shape) < 1:
+            raise ValueError(f"input_shape must be positive sizes, got {input_shape}")
+        self.seed = seed
+        self.dtype = check_dtype(dtype)
+        rng = check_random_state(seed)
+        shape = self.input_shape
+        for layer in self.layers:
+            shape = layer.build(shape, self.dtype, rng)
+        if len(shape) != 1 or shape[0] < 2:
+            raise ValueError(f"the last layer must output one logit per class (>= 2), got {shape}")
+        self.n_classes = shape[0]
+        self._link_layers()
+        self._flatten_params()
+        self._n_fits = 0
+        self.history_: dict = {}
+        self.checkpoints_: dict = {}
+
+    # --- construction --------------------------------------------------------------------
+
+    def _link_layers(self):
+        """Tell layers about their neighbours so the kernels can fuse work across them."""
+        for i, layer in enumerate(self.layers):
+            layer.needs_input_grad = i > 0
+            if isinstance(layer, LeakyReLU):
+                layer.bias_from = None
+        for i, layer in enumerate(self.layers):
+            nxt = self.layers[i + 1] if i + 1 < len(self.layers) else None
+            if isinstance(layer, Dense):
+                layer.bias_in_activation = isinstance(nxt, LeakyReLU)
+                if layer.bias_in_activation:
+                    nxt.bias_from = layer
+
+    def _flatten_params(self):
+        """Move every parameter into one flat vector (and every gradient into another), leaving
+        the layers with views. Decayed weights come first, so the optimiser's kernel applies
+        the L2 penalty to entries [0, n_decay) only."""
+        entries = [(layer, name) for layer in self.layers for name in layer.params]
+        entries.sort(key=lambda e: e[1] not in e[0].decay)  # stable: layer order kept
+        sizes = [e[0].params[e[1]].size for e in entries]
+        self._flat_params = np.empty(sum(sizes), self.dtype)
+        self._flat_grads = np.zeros(sum(sizes), self.dtype)
+        self._n_decay = sum(s for (layer, name), s in zip(entries, sizes) if name in layer.decay)
+        start = 0
+        for (layer, name), size in zip(entries, sizes):
+            shape = layer.params[name].shape
+            view = self._flat_params[start : start + size].reshape(shape)
+            view[...] = layer.params[name]
+            layer.params[name] = view
+            layer.grads[name] = self._flat_grads[start : start + size].reshape(shape)
+            start += size
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable parameters."""
+        return self._flat_params.size
+
+    # --- forward and backward ------------------------------------------------------------
+
+    def _forward(self, x, training=False):
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def _backward(self, dlogits):
+        grad = dlogits
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+
+    def _check_X(self, X, name="X"):
+        return check_X(X, self.input_shape, self.dtype, name=name, ndim=1 + len(self.input_shape))
+
+    def _chunks(self, X):
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            yield X[start : start + _PREDICT_CHUNK]
+
+    # --- training ------------------------------------------------------------------------
+
+    def fit(
+        self, X, y, epochs=10, batch_size=64, optimizer="adam", lr=1e-3, momentum=0.9,
+        nesterov=False, weight_decay=0.0, lr_schedule=None, patience=None, min_delta=0.0,
+        shuffle=True, checkpoints=(), checkpoint_dir=None, validation_data=None, verbose=1,
+        device="cpu",
+    ):  # fmt: skip
+        """Train with mini-batch gradient descent on the mean softmax cross-entropy.
+
+        Parameters
+        ----------
+        X, y : training examples (N, *input_shape) and labels in [0, n_classes)
+        epochs, batch_size : passes over the data and examples per gradient step
+        optimizer : "adam" (default), "sgd" (with `momentum`, `nesterov`) or an optimiser
+        lr, weight_decay : learning rate; L2 penalty on weight matrices
+        lr_schedule : None (constant), "step" (the study's lr * 0.1 ** (epoch // 20)) or a
+            callable epoch -> multiplier
+        patience, min_delta : stop early when the training loss has not dropped by more than
+            min_delta for `patience` epochs in a row (None: never stop early)
+        shuffle : new seeded order of the examples every epoch
+        checkpoints : epochs after which to snapshot the weights, e.g. (0, 1, 3, 10); epoch 0
+            is the initial network. Kept in memory, or saved as epoch_NNNN.npz files in
+            `checkpoint_dir`; get one back with `net.checkpoint(epoch)`
+        validation_data : optional (X_val, y_val) evaluated after every epoch
+        verbose : 1 prints one line per epoch, 0 is silent
+        device : "cpu" (the GPU path is a later addition)
+
+        Fills `history_` (lists per epoch: epoch, loss, acc, lr, time, and val_loss, val_acc
+        with validation data; loss and acc are averages over the epoch's batches, measured
+        while the weights were changing) and returns self.
+        """
+        _check_device(device)
+        X = self._check_X(X)
+        y = check_y(y, X.shape[0], self.n_classes)
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            Xv = self._check_X(validation_data[0], "X_val")
+            yv = check_y(validation_data[1], Xv.shape[0], self.n_classes, "y_val")
+        epochs, batch_size = (
+            _check_count(epochs, "epochs", 0),
+            _check_count(batch_size, "batch_size", 1),
+        )
+        if patience is not None:
+            patience = _check_count(patience, "patience", 1)
+        checkpoints = _check_checkpoints(checkpoints, epochs)
+        schedule = make_schedule(lr_schedule)
+        opt = make_optimizer(optimizer, lr, momentum, nesterov, weight_decay)
+        opt.bind(self.n_params, self.dtype)
+        base_lr = opt.lr
+
+        kernels.warmup((self.dtype,), verbose=verbose > 0)
+        # One generator per fit call, derived from the seed: same seed, same run, bit for bit.
+        seq = np.random.SeedSequence(None if self.seed is None else [self.seed, self._n_fits])
+        shuffle_rng, dropout_rng = (np.random.default_rng(s) for s in seq.spawn(2))
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = dropout_rng
+        self._n_fits += 1
+        self.checkpoints_ = {}
+        history = {"epoch": [], "loss": [], "acc": [], "lr": [], "time": []}
+        if validation_data is not None:
+            history.update(val_loss=[], val_acc=[])
+        self.history_ = history
+        self.stopped_early_ = False
+        if 0 in checkpoints:
+            self._take_checkpoint(0, checkpoint_dir)
+
+        n = X.shape[0]
+        best_loss, stale = math.inf, 0
+        for epoch in range(epochs):
+            start_time = time.perf_counter()
+            opt.lr = base_lr * schedule(epoch)
+            order = shuffle_rng.permutation(n) if shuffle else None
+            loss_sum, correct = 0.0, 0
+            for start in range(0, n, batch_size):
+                if order is None:
+                    xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+                else:
+                    idx = order[start : start + batch_size]
+                    xb, yb = X[idx], y[idx]
+                logits = self._forward(xb, training=True)
+                loss, batch_correct, dlogits = softmax_cross_entropy(logits, yb)
+                self._backward(dlogits)
+                opt.step(self._flat_params, self._flat_grads, self._n_decay)
+                loss_sum += loss * xb.shape[0]
+                correct += batch_correct
+            epoch_loss = loss_sum / n
+            history["epoch"].append(epoch + 1)
+            history["loss"].append(epoch_loss)
+            history["acc"].append(correct / n)
+            history["lr"].append(opt.lr)
+            history["time"].append(time.perf_counter() - start_time)
+            if validation_data is not None:
+                val_loss, val_acc = self.evaluate(Xv, yv)
+                history["val_loss"].append(val_loss)
+                history["val_acc"].append(val_acc)
+            if verbose:
+                print(_epoch_line(history, epochs), flush=True)
+            if epoch + 1 in checkpoints:
+                self._take_checkpoint(epoch + 1, checkpoint_dir)
+            if not math.isfinite(epoch_loss):
+                warnings.warn(
+                    f"training diverged (loss {epoch_loss}) in epoch {epoch + 1}; stopping. "
+                    "Try a smaller learning rate.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                break
+            if patience is not None:
+                if epoch_loss < best_loss - min_delta:
+                    best_loss, stale = epoch_loss, 0
+                else:
+                    stale += 1
+                    if stale >= patience:
+                        self.stopped_early_ = True
+                        if verbose:
+                            print(f"stopping early: no progress for {patience} epochs")
+                        break
+        return self
+
+    # --- prediction ----------------------------------------------------------------------
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape (N, n_classes), in evaluation mode."""
+        X = self._check_X(X)
+        kernels.warmup((self.dtype,), verbose=False)
+        return np.concatenate([softmax(self._forward(c)) for c in self._chunks(X)])
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class of each example (argmax of the logits)."""
+        X = self._check_X(X)
+        kernels.warmup((self.dtype,), verbose=False)
+        return np.concatenate([self._forward(c).argmax(axis=1) for c in self._chunks(X)])
+
+    def score(self, X, y) -> float:
+        """Accuracy: the fraction of examples whose predicted class is y."""
+        X = self._check_X(X)
+        y = check_y(y, X.shape[0], self.n_classes)
+        return float(np.mean(self.predict(X) == y))
+
+    def evaluate(self, X, y):
+        """(mean cross-entropy, accuracy) on (X, y), in evaluation mode."""
+        X = self._check_X(X)
+        y = check_y(y, X.shape[0], self.n_classes)
+        kernels.warmup((self.dtype,), verbose=False)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            chunk, labels = X[start : start + _PREDICT_CHUNK], y[start : start + _PREDICT_CHUNK]
+            loss, batch_correct, _ = softmax_cross_entropy(self._forward(chunk), labels)
+            loss_sum += loss * chunk.shape[0]
+            correct += batch_correct
+        return loss_sum / X.shape[0], correct / X.shape[0]
+
+    def activation_bits(self, X) -> np.ndarray:
+        """The activation pattern of every ReLU-like unit, layer after layer: an (N, n_bits)
+        uint8 array with 1 where the unit's pre-activation is > 0 (evaluation mode)."""
+        X = self._check_X(X)
+        kernels.warmup((self.dtype,), verbose=False)
+        acts = [layer for layer in self.layers if isinstance(layer, LeakyReLU)]
+        if not acts:
+            raise ValueError("this model has no ReLU-like layer, so it has no activation pattern")
+        parts = []
+        for chunk in self._chunks(X):
+            self._forward(chunk)
+            parts.append(np.concatenate([a.mask for a in acts], axis=1))
+        return np.concatenate(parts)
+
+    # --- weights, gradients, checkpoints ---------------------------------------------------
+
+    def _named_params(self):
+        return [(layer, name) for layer in self.layers for name in layer.params]
+
+    def _state_arrays(self):
+        return [layer.state[name] for layer in self.layers for name in layer.state]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters in layer order (Dense: W (in, out), b; BatchNorm: gamma,
+        beta)."""
+        return [layer.params[name].copy() for layer, name in self._named_params()]
+
+    def set_weights(self, weights) -> None:
+        """Load parameters given in the order and shapes of `get_weights()`."""
+        named = self._named_params()
+        weights = list(weights)
+        if len(weights) != len(named):
+            raise ValueError(
+                f"expected {len(named)} arrays (see get_weights()), got {len(weights)}"
+            )
+        arrays = []
+        for i, ((layer, name), w) in enumerate(zip(named, weights)):
+            w = np.asarray(w)
+            target = layer.params[name]
+            if w.shape != target.shape:
+                raise ValueError(
+                    f"weight {i} ({type(layer).__name__}.{name}) has shape {w.shape}, "
+                    f"expected {target.shape}"
+                )
+            if not np.isfinite(w).all():
+                raise ValueError(f"weight {i} ({type(layer).__name__}.{name}) is not finite")
+            arrays.append(w)
+        for (layer, name), w in zip(named, arrays):
+            layer.params[name][...] = w
+
+    def gradients(self, X, y, training=False) -> list[np.ndarray]:
+        """d(mean cross-entropy)/d(parameters) on (X, y), in the layout of `get_weights()`.
+
+        No weight-decay term. By default in evaluation mode (batch norm with running
+        statistics, no dropout), which is deterministic; training=True uses batch statistics
+        and dropout, as a training step would, without changing the running statistics.
+        """
+        X = self._check_X(X)
+        y = check_y(y, X.shape[0], self.n_classes)
+        kernels.warmup((self.dtype,), verbose=False)
+        saved_state = [s.copy() for s in self._state_arrays()]
+        _, _, dlogits = softmax_cross_entropy(self._forward(X, training), y)
+        self._backward(dlogits)
+        for s, saved in zip(self._state_arrays(), saved_state):
+            s[...] = saved
+        return [layer.grads[name].copy() for layer, name in self._named_params()]
+
+    def _take_checkpoint(self, epoch, folder):
+        if folder is None:
+            snapshot = self.get_weights(), [s.copy() for s in self._state_arrays()]
+            self.checkpoints_[epoch] = snapshot
+        else:
+            self.checkpoints_[epoch] = self.save(Path(folder) / f"epoch_{epoch:04d}.npz")
+
+    def checkpoint(self, epoch):
+        """A new model holding the weights snapshotted after `epoch` epochs of the last fit."""
+        if epoch not in self.checkpoints_:
+            raise ValueError(f"no checkpoint for epoch {epoch}; have {sorted(self.checkpoints_)}")
+        snapshot = self.checkpoints_[epoch]
+        if isinstance(snapshot, Path):
+            return load(snapshot)
+        model = _from_config(self._config())
+        model.set_weights(snapshot[0])
+        for s, saved in zip(model._state_arrays(), snapshot[1]):
+            s[...] = saved
+        return model
+
+    # --- saving --------------------------------------------------------------------------
+
+    def _config(self) -> dict:
+        return {
+            "class": "Sequential",
+            "input_shape": list(self.input_shape),
+            "seed": self.seed,
+            "dtype": np.dtype(self.dtype).name,
+            "layers": [[type(layer).__name__, layer.config()] for layer in self.layers],
+        }
+
+    def save(self, path) -> Path:
+        """Save architecture, weights and batch-norm statistics to an .npz file (no pickle).
+
+        The file is written under a temporary name and renamed, so an interrupted save never
+        leaves half a file. Returns the path.
+        """
+        path = Path(path)
+        arrays = {
+            "format_version": np.array(FORMAT_VERSION),
+            "config": np.array(json.dumps(self._config())),
+        }
+        for i, w in enumerate(self.get_weights()):
+            arrays[f"weight_{i}"] = w
+        for i, s in enumerate(self._state_arrays()):
+            arrays[f"state_{i}"] = s
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, **arrays)
+        return path
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], input_shape={self.input_shape})"
+
+
+class MLP(Sequential):
+    """A multilayer perceptron: [Dense -> (BatchNorm) -> ReLU -> (Dropout)] per hidden layer,
+    then a Dense layer giving the logits.
+
+    Give the hidden sizes directly, `hidden=(32, 32)`, or use the study's convention of a total
+    `width` split evenly over `depth` layers: `width=100, depth=2` is `hidden=(50, 50)`.
+
+    activation : "relu" or "leaky_relu" (slope `alpha` for negative inputs, default 0.01)
+    batchnorm : insert batch normalisation before each activation
+    dropout : dropout rate after each activation (0 = none)
+    """
+
+    def __init__(
+        self, input_dim, hidden=None, n_classes=None, activation="relu", batchnorm=False,
+        dropout=0.0, seed=0, dtype="float32", width=None, depth=None, alpha=0.01,
+    ):  # fmt: skip
+        if n_classes is None:
+            raise ValueError("n_classes is required (the number of classes, >= 2)")
+        if width is not None:
+            if hidden is not None:
+                raise ValueError("give either hidden=(...) or width/depth, not both")
+            hidden = split_width(width, 1 if depth is None else depth)
+        elif depth is not None:
+            raise ValueError("depth needs width (the total number of hidden units)")
+        hidden = (100,) if hidden is None else hidden
+        hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
+        if activation not in ("relu", "leaky_relu"):
+            raise ValueError(f"activation must be 'relu' or 'leaky_relu', got {activation!r}")
+        self._kwargs = dict(
+            input_dim=int(input_dim), hidden=[int(h) for h in hidden], n_classes=int(n_classes),
+            activation=activation, batchnorm=bool(batchnorm), dropout=float(dropout),
+            seed=seed, dtype=np.dtype(check_dtype(dtype)).name, alpha=float(alpha),
+        )  # fmt: skip
+        layers = []
+        for units in hidden:
+            layers.append(Dense(units))
+            if batchnorm:
+                layers.append(BatchNorm())
+            layers.append(ReLU() if activation == "relu" else LeakyReLU(alpha))
+            if dropout > 0:
+                layers.append(Dropout(dropout))
+        layers.append(Dense(n_classes))
+        super().__init__(layers, (int(input_dim),), seed=seed, dtype=dtype)
+        self.hidden = tuple(hidden)
+
+    def _config(self):
+        return {**super()._config(), "class": "MLP", "mlp": self._kwargs}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())
+        return f"MLP({args})"
+
+
+def split_width(width, depth):
+    """Split a total of `width` hidden units evenly over `depth` layers, the study's convention
+    (any remainder goes to the first layers): split_width(100, 3) == (34, 33, 33)."""
+    width, depth = int(width), int(depth)
+    if depth < 1 or width < depth:
+        raise ValueError(f"need depth >= 1 and width >= depth, got width={width}, depth={depth}")
+    return tuple(width // depth + (i < width % depth) for i in range(depth))
+
+
+def _from_config(config):
+    if config.get("class") == "MLP":
+        return MLP(**config["mlp"])
+    layers = [layer_from_config(name, cfg) for name, cfg in config["layers"]]
+    return Sequential(layers, config["input_shape"], seed=config["seed"], dtype=config["dtype"])
+
+
+def load(path):
+    """Load a model saved with `save` (architecture, weights and batch-norm statistics)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            version = int(f["format_version"])
+            config = json.loads(str(f["config"]))
+            weights = [f[f"weight_{i}"] for i in range(sum(k.startswith("weight_") for k in f))]
+            states = [f[f"state_{i}"] for i in range(sum(k.startswith("state_") for k in f))]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        # np.load reports a file that is not an .npz as "pickled data": say what it means here.
+        raise ValueError(f"{path} is not a readable hashnet model file ({exc})") from None
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has model format version {version}; this hashnet reads version "
+            f"{FORMAT_VERSION}"
+        )
+    model = _from_config(config)
+    model.set_weights(weights)
+    if len(states) != len(model._state_arrays()):
+        raise ValueError(f"{path} holds {len(states)} state arrays, expected "
+                         f"{len(model._state_arrays())}")  # fmt: skip
+    for s, saved in zip(model._state_arrays(), states):
+        s[...] = saved
+    return model
+
+
+def _check_device(device):
+    if device == "cpu":
+        return
+    if device == "cuda":
+        raise NotImplementedError(
+            "device='cuda' needs hashnet's GPU path, which this version does not include yet; "
+            "use device='cpu'"
+        )
+    raise ValueError(f"unknown device {device!r}; expected 'cpu'")
+
+
+def _check_count(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_checkpoints(checkpoints, epochs):
+    checkpoints = {_check_count(e, "checkpoint epoch", 0) for e in (checkpoints or ())}
+    late = sorted(e for e in checkpoints if e > epochs)
+    if late:
+        raise ValueError(f"checkpoint epochs {late} are beyond epochs={epochs}")
+    return checkpoints
+
+
+def _epoch_line(history, epochs):
+    line = (
+        f"epoch {history['epoch'][-1]}/{epochs}  loss {history['loss'][-1]:.3f}  "
+        f"acc {100 * history['acc'][-1]:.1f}%"
+    )
+    if "val_loss" in history:
+        val_acc = 100 * history["val_acc"][-1]
+        line += f"  val_loss {history['val_loss'][-1]:.3f}  val_acc {val_acc:.1f}%"
+    return line + f"  {history['time'][-1]:.1f}s"

@@ -1,0 +1,134 @@
+"""Every Numba kernel against its plain NumPy twin, on random shapes (batch 1, odd sizes)."""
+
+import numpy as np
+import pytest
+
+from hashnet.kernels import cpu, reference
+
+SHAPES = [(1, 1), (1, 7), (5, 3), (33, 17)]
+DTYPES = [np.float32, np.float64]
+
+
+def tol(dtype):
+    return dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+
+
+def run_both(name, *args):
+    """Call the kernel and its twin on separate copies of the arguments; return both copies."""
+    copies = []
+    results = []
+    for impl in (cpu, reference):
+        args_copy = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        results.append(getattr(impl, name)(*args_copy))
+        copies.append(args_copy)
+    return copies, results
+
+
+def assert_same(copies, dtype):
+    for got, want in zip(copies[0], copies[1]):
+        if isinstance(got, np.ndarray):
+            np.testing.assert_allclose(got, want, **tol(dtype))
+
+
+@pytest.fixture(params=[(s, d) for s in SHAPES for d in DTYPES], ids=str)
+def case(request):
+    (n, m), dtype = request.param
+    rng = np.random.default_rng(n * 100 + m)
+    return rng, n, m, dtype
+
+
+def test_bias_and_activation_kernels(case):
+    rng, n, m, dtype = case
+    z = rng.normal(size=(n, m)).astype(dtype)
+    b = rng.normal(size=m).astype(dtype)
+    dy = rng.normal(size=(n, m)).astype(dtype)
+    mask = (rng.random((n, m)) > 0.5).astype(np.uint8)
+    out, dx, db = np.zeros_like(z), np.zeros_like(z), np.zeros(m, dtype)
+    for alpha in (0.0, 0.01, 0.3):
+        empty = np.zeros((n, m), np.uint8)
+        assert_same(run_both("bias_act_forward", z, b, alpha, out, empty)[0], dtype)
+        assert_same(run_both("act_forward", z, alpha, out, empty)[0], dtype)
+        assert_same(run_both("act_backward", dy, mask, alpha, dx)[0], dtype)
+        assert_same(run_both("act_backward_bias", dy, mask, alpha, dx, db)[0], dtype)
+    assert_same(run_both("add_bias", z, b)[0], dtype)
+    assert_same(run_both("column_sum", dy, db)[0], dtype)
+
+
+def test_mask_is_sign_of_preactivation(case):
+    rng, n, m, dtype = case
+    z = rng.normal(size=(n, m)).astype(dtype)
+    b = rng.normal(size=m).astype(dtype)
+    mask = np.zeros((n, m), np.uint8)
+    cpu.bias_act_forward(z, b, 0.0, np.empty_like(z), mask)
+    np.testing.assert_array_equal(mask, (z + b > 0).astype(np.uint8))
+
+
+def test_softmax_kernels(case):
+    rng, n, m, dtype = case
+    k = m + 1  # at least two classes
+    logits = (rng.normal(size=(n, k)) * 10).astype(dtype)
+    logits[0, 0] = 500  # would overflow exp without the max shift
+    y = rng.integers(0, k, n)
+    copies, results = run_both("softmax_xent", logits, y, np.zeros_like(logits))
+    assert_same(copies, dtype)
+    assert np.isfinite(results[0][0])
+    np.testing.assert_allclose(results[0][0], results[1][0], **tol(dtype))
+    assert results[0][1] == results[1][1]
+    assert_same(run_both("softmax", logits, np.zeros_like(logits))[0], dtype)
+
+
+def test_batchnorm_kernels(case):
+    rng, n, m, dtype = case
+    x = (rng.normal(size=(n, m)) * 3 + 1).astype(dtype)
+    gamma, beta = rng.normal(size=m).astype(dtype), rng.normal(size=m).astype(dtype)
+    dy = rng.normal(size=(n, m)).astype(dtype)
+    vecs = [np.zeros(m, dtype) for _ in range(2)]
+    copies, _ = run_both(
+        "batchnorm_forward_train", x, gamma, beta, 1e-5, np.zeros_like(x), np.zeros_like(x), *vecs
+    )
+    assert_same(copies, dtype)
+    xhat, var = copies[1][5], copies[1][7]
+    mean = copies[1][6]
+    assert_same(
+        run_both("batchnorm_forward_eval", x, gamma, beta, mean, var, 1e-5, np.zeros_like(x))[0],
+        dtype,
+    )
+    assert_same(
+        run_both("batchnorm_backward", dy, xhat, gamma, var, 1e-5, np.zeros_like(x), *vecs)[0],
+        dtype,
+    )
+
+
+def test_dropout_kernels(case):
+    rng, n, m, dtype = case
+    x = rng.normal(size=(n, m)).astype(dtype)
+    u = rng.random((n, m)).astype(dtype)
+    for rate in (0.0, 0.3, 0.9):
+        copies, _ = run_both(
+            "dropout_forward", x, u, rate, np.zeros_like(x), np.zeros((n, m), np.uint8)
+        )
+        assert_same(copies, dtype)
+        mask = copies[0][4]
+        assert_same(run_both("dropout_backward", x, mask, rate, np.zeros_like(x))[0], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 8, 101])
+def test_optimizer_kernels(dtype, size):
+    rng = np.random.default_rng(size)
+    p, g = rng.normal(size=size).astype(dtype), rng.normal(size=size).astype(dtype)
+    state = [rng.normal(size=size).astype(dtype), rng.random(size).astype(dtype)]
+    n_decay = size // 2
+    for nesterov in (False, True):
+        copies, _ = run_both("sgd_step", p, g, state[0], 0.1, 0.9, nesterov, 0.01, n_decay)
+        assert_same(copies, dtype)
+    for step in (1, 7):
+        copies, _ = run_both("adam_step", p, g, *state, 0.01, 0.9, 0.999, 1e-8, step, 0.01, n_decay)
+        assert_same(copies, dtype)
+
+
+def test_warmup_is_idempotent():
+    from hashnet import kernels
+
+    kernels.warmup(("float64",), verbose=False)
+    assert kernels.warmup(("float64",), verbose=False) == 0.0
