@@ -356,11 +356,19 @@ def test_mini_script_is_deterministic(tmp_path):
         per_class = len(z["y_train"]) // 10
         bundled = {k: z[k] for k in z.files}
     subprocess.run(
-        [sys.executable, str(script), "--source", str(DEBIAN_FASHION), "--out", str(out),
-         "--train-per-class", str(per_class)],
+        [
+            sys.executable,
+            str(script),
+            "--source",
+            str(DEBIAN_FASHION),
+            "--out",
+            str(out),
+            "--train-per-class",
+            str(per_class),
+        ],
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )
     with np.load(out, allow_pickle=False) as z:
         assert sorted(z.files) == sorted(bundled)
         for key in z.files:

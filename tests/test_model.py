@@ -80,8 +80,16 @@ def test_other_optimizers_and_float64_learn(moons, optimizer):
     dtype = "float64" if optimizer.endswith("float64") else "float32"
     net = hn.MLP(2, (32, 32), 2, seed=0, dtype=dtype)
     if optimizer.startswith("sgd"):
-        net.fit(Xtr, ytr, epochs=40, optimizer="sgd", lr=0.05, momentum=0.9,
-                nesterov=optimizer.endswith("nesterov"), verbose=0)  # fmt: skip
+        net.fit(
+            Xtr,
+            ytr,
+            epochs=40,
+            optimizer="sgd",
+            lr=0.05,
+            momentum=0.9,
+            nesterov=optimizer.endswith("nesterov"),
+            verbose=0,
+        )
     else:
         net.fit(Xtr, ytr, epochs=30, lr=1e-2, verbose=0)
     assert net.get_weights()[0].dtype == np.dtype(dtype)
@@ -172,8 +180,16 @@ def test_early_stopping_schedule_and_history(moons, capsys):
     net = hn.MLP(2, (8,), 2, seed=0)
     net.fit(Xtr, ytr, epochs=50, lr=1e-9, patience=2, min_delta=1e-3, verbose=0)
     assert net.stopped_early_ and len(net.history_["loss"]) == 3
-    net.fit(Xtr, ytr, epochs=3, optimizer="sgd", lr=0.1, lr_schedule=lambda e: 0.5**e,
-            validation_data=(Xte, yte), verbose=1)  # fmt: skip
+    net.fit(
+        Xtr,
+        ytr,
+        epochs=3,
+        optimizer="sgd",
+        lr=0.1,
+        lr_schedule=lambda e: 0.5**e,
+        validation_data=(Xte, yte),
+        verbose=1,
+    )
     assert net.history_["lr"] == [0.1, 0.05, 0.025]
     assert len(net.history_["val_acc"]) == 3
     out = capsys.readouterr().out.splitlines()

@@ -5,6 +5,17 @@ from hashnet.nn.model import MLP, Sequential, load, split_width
 from hashnet.nn.optim import SGD, Adam, step_schedule
 
 __all__ = [
-    "Adam", "BatchNorm", "Dense", "Dropout", "Layer", "LeakyReLU", "MLP", "ReLU", "SGD",
-    "Sequential", "load", "split_width", "step_schedule",
-]  # fmt: skip
+    "Adam",
+    "BatchNorm",
+    "Dense",
+    "Dropout",
+    "Layer",
+    "LeakyReLU",
+    "MLP",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "load",
+    "split_width",
+    "step_schedule",
+]

@@ -182,9 +182,14 @@ class BatchNorm(Layer):
         self._training = training
         if not training:
             K.batchnorm_forward_eval(
-                x, gamma, beta, self.state["running_mean"], self.state["running_var"],
-                self.eps, out,
-            )  # fmt: skip
+                x,
+                gamma,
+                beta,
+                self.state["running_mean"],
+                self.state["running_var"],
+                self.eps,
+                out,
+            )
             self._x = x
             return out
         n, m = x.shape
@@ -208,9 +213,15 @@ class BatchNorm(Layer):
             return dy * (self.params["gamma"] * inv_std)
         dx = np.empty_like(dy)
         K.batchnorm_backward(
-            dy, self._xhat, self.params["gamma"], self._var, self.eps, dx,
-            self.grads["gamma"], self.grads["beta"],
-        )  # fmt: skip
+            dy,
+            self._xhat,
+            self.params["gamma"],
+            self._var,
+            self.eps,
+            dx,
+            self.grads["gamma"],
+            self.grads["beta"],
+        )
         return dx
 
     def config(self):

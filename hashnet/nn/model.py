@@ -124,11 +124,26 @@ class Sequential:
     # --- training ------------------------------------------------------------------------
 
     def fit(
-        self, X, y, epochs=10, batch_size=64, optimizer="adam", lr=1e-3, momentum=0.9,
-        nesterov=False, weight_decay=0.0, lr_schedule=None, patience=None, min_delta=0.0,
-        shuffle=True, checkpoints=(), checkpoint_dir=None, validation_data=None, verbose=1,
+        self,
+        X,
+        y,
+        epochs=10,
+        batch_size=64,
+        optimizer="adam",
+        lr=1e-3,
+        momentum=0.9,
+        nesterov=False,
+        weight_decay=0.0,
+        lr_schedule=None,
+        patience=None,
+        min_delta=0.0,
+        shuffle=True,
+        checkpoints=(),
+        checkpoint_dir=None,
+        validation_data=None,
+        verbose=1,
         device="cpu",
-    ):  # fmt: skip
+    ):
         """Train with mini-batch gradient descent on the mean softmax cross-entropy.
 
         Parameters
@@ -411,9 +426,19 @@ class MLP(Sequential):
     """
 
     def __init__(
-        self, input_dim, hidden=None, n_classes=None, activation="relu", batchnorm=False,
-        dropout=0.0, seed=0, dtype="float32", width=None, depth=None, alpha=0.01,
-    ):  # fmt: skip
+        self,
+        input_dim,
+        hidden=None,
+        n_classes=None,
+        activation="relu",
+        batchnorm=False,
+        dropout=0.0,
+        seed=0,
+        dtype="float32",
+        width=None,
+        depth=None,
+        alpha=0.01,
+    ):
         if n_classes is None:
             raise ValueError("n_classes is required (the number of classes, >= 2)")
         if width is not None:
@@ -427,10 +452,16 @@ class MLP(Sequential):
         if activation not in ("relu", "leaky_relu"):
             raise ValueError(f"activation must be 'relu' or 'leaky_relu', got {activation!r}")
         self._kwargs = dict(
-            input_dim=int(input_dim), hidden=[int(h) for h in hidden], n_classes=int(n_classes),
-            activation=activation, batchnorm=bool(batchnorm), dropout=float(dropout),
-            seed=seed, dtype=np.dtype(check_dtype(dtype)).name, alpha=float(alpha),
-        )  # fmt: skip
+            input_dim=int(input_dim),
+            hidden=[int(h) for h in hidden],
+            n_classes=int(n_classes),
+            activation=activation,
+            batchnorm=bool(batchnorm),
+            dropout=float(dropout),
+            seed=seed,
+            dtype=np.dtype(check_dtype(dtype)).name,
+            alpha=float(alpha),
+        )
         layers = []
         for units in hidden:
             layers.append(Dense(units))
@@ -489,8 +520,9 @@ def load(path):
     model = _from_config(config)
     model.set_weights(weights)
     if len(states) != len(model._state_arrays()):
-        raise ValueError(f"{path} holds {len(states)} state arrays, expected "
-                         f"{len(model._state_arrays())}")  # fmt: skip
+        raise ValueError(
+            f"{path} holds {len(states)} state arrays, expected {len(model._state_arrays())}"
+        )
     for s, saved in zip(model._state_arrays(), states):
         s[...] = saved
     return model

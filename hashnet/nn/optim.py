@@ -32,9 +32,15 @@ class SGD:
 
     def step(self, params: np.ndarray, grads: np.ndarray, n_decay: int) -> None:
         K.sgd_step(
-            params, grads, self.velocity, self.lr, self.momentum, self.nesterov,
-            self.weight_decay, n_decay,
-        )  # fmt: skip
+            params,
+            grads,
+            self.velocity,
+            self.lr,
+            self.momentum,
+            self.nesterov,
+            self.weight_decay,
+            n_decay,
+        )
 
 
 class Adam:
@@ -57,9 +63,18 @@ class Adam:
     def step(self, params, grads, n_decay):
         self.t += 1
         K.adam_step(
-            params, grads, self.m1, self.m2, self.lr, self.beta1, self.beta2, self.eps,
-            self.t, self.weight_decay, n_decay,
-        )  # fmt: skip
+            params,
+            grads,
+            self.m1,
+            self.m2,
+            self.lr,
+            self.beta1,
+            self.beta2,
+            self.eps,
+            self.t,
+            self.weight_decay,
+            n_decay,
+        )
 
 
 def _check_common(lr, weight_decay):

@@ -1,0 +1,91 @@
+"""`python -m hashnet <command>`: the toolkit from the shell.
+
+python -m hashnet train --dataset moons --hidden 32 32 --epochs 30 --save net.npz
+python -m hashnet warmup      # compile the Numba kernels now (they are cached afterwards)
+python -m hashnet demo        # same as python -m hashnet.demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _train(args):
+    import hashnet as hn
+    from hashnet.codes import alone_in_pattern
+
+    Xtr, ytr, Xte, yte = hn.datasets.load(args.dataset, n_train=args.n_train, seed=args.seed)
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    shape = dict(width=args.width, depth=args.depth) if args.width else dict(hidden=args.hidden)
+    net = hn.MLP(
+        Xtr.shape[1],
+        n_classes=n_classes,
+        activation=args.activation,
+        batchnorm=args.batchnorm,
+        dropout=args.dropout,
+        seed=args.seed,
+        **shape,
+    )
+    print(f"{net}\n{len(Xtr)} training examples, {len(Xte)} test examples")
+    net.fit(
+        Xtr,
+        ytr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        lr_schedule="step" if args.step_schedule else None,
+        validation_data=(Xte, yte),
+        verbose=1,
+    )
+    alone = alone_in_pattern(net.activation_bits(Xtr))
+    print(f"test accuracy {100 * net.score(Xte, yte):.2f}%")
+    print(f"training examples alone in their activation pattern: {alone.sum()} / {len(Xtr)}")
+    if args.save:
+        print(f"saved to {net.save(args.save)}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m hashnet", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train an MLP on a data set and report accuracy")
+    train.add_argument("--dataset", default="moons", help="moons, spirals, fashion-mnist, ...")
+    train.add_argument("--n-train", type=int, default=None, help="use the first n examples")
+    train.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden sizes")
+    train.add_argument("--width", type=int, help="total hidden units (the study's convention)")
+    train.add_argument("--depth", type=int, default=1, help="layers the width is split over")
+    train.add_argument("--activation", choices=["relu", "leaky_relu"], default="relu")
+    train.add_argument("--batchnorm", action="store_true")
+    train.add_argument("--dropout", type=float, default=0.0)
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--weight-decay", type=float, default=0.0)
+    train.add_argument("--step-schedule", action="store_true", help="lr x 0.1 every 20 epochs")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--save", help="write the trained model to this .npz file")
+
+    sub.add_parser("warmup", help="compile the Numba kernels now")
+    demo = sub.add_parser("demo", help="run the demo (python -m hashnet.demo)")
+    demo.add_argument("demo_args", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        _train(args)
+    elif args.command == "warmup":
+        import hashnet
+
+        hashnet.warmup()
+    elif args.command == "demo":
+        from hashnet.demo import main as demo_main
+
+        return demo_main(args.demo_args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
