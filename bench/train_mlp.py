@@ -5,15 +5,16 @@ Adam (lr 1e-3) on the full Fashion-MNIST training set, in this one process, with
 number of threads:
 
   hashnet  hn.MLP(...).fit(...); its per-epoch times come from net.history_["time"]
-  numpy    a hand-written NumPy/BLAS training loop (below): the practical floor for any trainer
-           whose matrix products go through NumPy's BLAS, as hashnet's do
+  numpy    a careful hand-written NumPy/BLAS training loop (below): what plain NumPy can do,
+           the yardstick for a trainer whose matrix products go through NumPy's BLAS, as
+           hashnet's do (its Numba kernels should then make the rest cheaper still)
   torch    the idiomatic PyTorch CPU loop, when torch is installed
 
 Each implementation runs one warm-up epoch (hashnet also compiles its kernels first, in
 hn.warmup()), then `--repeats` timed epochs; the table reports the median, because a shared
 machine is noisy. Every epoch draws a fresh random permutation and gathers each batch with
-X[idx], the same scheme in all three. The test accuracy each one reached is printed as a
-sanity check that all three really learn.
+X[idx], the same scheme in all three; all three also track the training loss as they go. The
+test accuracy each one reached is printed as a sanity check that all three really learn.
 
 Run from the repository root:
 
@@ -38,8 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Thread counts that OpenBLAS (NumPy's BLAS), OpenMP (torch), MKL and Numba read when they load.
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS")
+THREAD_VARIABLES = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
 
 
 def default_threads() -> int:
@@ -53,16 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Seconds per epoch of MLP training: hashnet vs PyTorch vs plain NumPy."
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: a 10000-example slice and 2 timed epochs")
-    parser.add_argument("--threads", type=int, default=default_threads(),
-                        help="threads for BLAS, torch and numba (default: number of cores)")
-    parser.add_argument("--configs", nargs="+", default=["100", "256-256"],
-                        help="hidden layer widths, one network per argument, e.g. 100 256-256")
-    parser.add_argument("--batches", nargs="+", type=int, default=[64, 128],
-                        help="batch sizes (default: 64 128)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed epochs after the warm-up epoch (default 3; 2 with --quick)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: a 10000-example slice and 2 timed epochs"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=default_threads(),
+        help="threads for BLAS, torch and numba (default: number of cores)",
+    )
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=["100", "256-256"],
+        help="hidden layer widths, one network per argument, e.g. 100 256-256",
+    )
+    parser.add_argument(
+        "--batches", nargs="+", type=int, default=[64, 128], help="batch sizes (default: 64 128)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed epochs after the warm-up epoch (default 3; 2 with --quick)",
+    )
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--seed", type=int, default=0)
     return parser
@@ -87,6 +106,7 @@ class Result:
     """What one implementation did on one (network, batch size) pair."""
 
     epoch_seconds: list  # the timed epochs, warm-up excluded
+    train_loss: float  # mean training loss of the last epoch
     test_accuracy: float
 
     @property
@@ -114,12 +134,18 @@ def import_hashnet():
 
 def run_hashnet(hn, data, hidden, batch_size, repeats, dtype, seed) -> Result:
     Xtr, ytr, Xte, yte = data
-    net = hn.MLP(input_dim=Xtr.shape[1], hidden=hidden, n_classes=N_CLASSES, seed=seed,
-                 dtype=dtype)
-    net.fit(Xtr, ytr, epochs=1 + repeats, batch_size=batch_size, optimizer="adam",
-            lr=LEARNING_RATE, verbose=0)
+    net = hn.MLP(input_dim=Xtr.shape[1], hidden=hidden, n_classes=N_CLASSES, seed=seed, dtype=dtype)
+    net.fit(
+        Xtr,
+        ytr,
+        epochs=1 + repeats,
+        batch_size=batch_size,
+        optimizer="adam",
+        lr=LEARNING_RATE,
+        verbose=0,
+    )
     epoch_seconds = list(net.history_["time"])[1:]  # drop the warm-up epoch
-    return Result(epoch_seconds, float(net.score(Xte, yte)))
+    return Result(epoch_seconds, net.history_["loss"][-1], float(net.score(Xte, yte)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,12 +190,12 @@ def run_torch(torch, data, hidden, batch_size, repeats, dtype, seed) -> Result:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += loss.detach() * len(idx)  # the epoch's mean loss, as hashnet records
+            total_loss += loss.detach() * len(idx)
         epoch_seconds.append(time.perf_counter() - start_time)
 
     with torch.inference_mode():
         predictions = model(torch.from_numpy(Xte)).argmax(dim=1).numpy()
-    return Result(epoch_seconds[1:], float(np.mean(predictions == yte)))
+    return Result(epoch_seconds[1:], total_loss.item() / n, float(np.mean(predictions == yte)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,8 +216,9 @@ class NumpyMLP:
     with a handful of whole-vector operations instead of a Python loop over layers.
     """
 
-    def __init__(self, sizes, batch_size, dtype, seed, lr=LEARNING_RATE, betas=(0.9, 0.999),
-                 eps=1e-8):
+    def __init__(
+        self, sizes, batch_size, dtype, seed, lr=LEARNING_RATE, betas=(0.9, 0.999), eps=1e-8
+    ):
         rng = np.random.default_rng(seed)
         self.lr, self.betas, self.eps, self.step_count = lr, betas, eps, 0
         n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
@@ -205,11 +232,13 @@ class NumpyMLP:
         self.W, self.b, self.dW, self.db = [], [], [], []
         offset = 0
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            for shape, values, grads in (((fan_in, fan_out), self.W, self.dW),
-                                         ((fan_out,), self.b, self.db)):
+            for shape, values, grads in (
+                ((fan_in, fan_out), self.W, self.dW),
+                ((fan_out,), self.b, self.db),
+            ):
                 size = int(np.prod(shape))
-                values.append(self.params[offset:offset + size].reshape(shape))
-                grads.append(self.grads[offset:offset + size].reshape(shape))
+                values.append(self.params[offset : offset + size].reshape(shape))
+                grads.append(self.grads[offset : offset + size].reshape(shape))
                 offset += size
             bound = 1.0 / np.sqrt(fan_in)  # the scale torch.nn.Linear uses
             self.W[-1][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
@@ -223,6 +252,10 @@ class NumpyMLP:
         self.relu_masks = [np.empty((batch_size, width), bool) for width in sizes[1:-1]]
         self.row_buffer = np.empty((batch_size, 1), dtype)
         self.rows = np.arange(batch_size)
+        # Sums over short axes as products with a vector of ones: one BLAS call, several
+        # times faster than np.sum on arrays this small.
+        self.ones_batch = np.ones(batch_size, dtype)
+        self.ones_classes = np.ones((sizes[-1], 1), dtype)
         self.batch_size = batch_size
 
     def forward(self, n):
@@ -250,7 +283,7 @@ class NumpyMLP:
         logits -= row_buffer
         true_class_scores = logits[rows, yb]
         np.exp(logits, out=logits)
-        np.sum(logits, axis=1, keepdims=True, out=row_buffer)
+        np.dot(logits, self.ones_classes, out=row_buffer)  # row sums
         logits /= row_buffer  # now the softmax probabilities
         loss = float(np.log(row_buffer).sum() - true_class_scores.sum())
 
@@ -260,7 +293,7 @@ class NumpyMLP:
         for layer in range(len(self.W) - 1, -1, -1):
             a_prev = self.activations[layer][:n]
             np.dot(a_prev.T, delta, out=self.dW[layer])
-            np.sum(delta, axis=0, out=self.db[layer])
+            np.dot(self.ones_batch[:n], delta, out=self.db[layer])  # column sums
             if layer > 0:
                 delta_prev = self.deltas[layer - 1][:n]
                 np.dot(delta, self.W[layer].T, out=delta_prev)
@@ -316,7 +349,7 @@ class NumpyMLP:
         order = rng.permutation(len(X))
         total_loss, total_correct = 0.0, 0
         for start in range(0, len(X), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             n = len(idx)
             # X[idx] into the preallocated buffer; mode="clip" skips the extra buffering that
             # the default mode="raise" does (the indices are valid anyway).
@@ -342,9 +375,9 @@ def run_numpy(data, hidden, batch_size, repeats, dtype, seed) -> Result:
     epoch_seconds = []
     for _ in range(1 + repeats):
         start_time = time.perf_counter()
-        net.train_epoch(Xtr, ytr, rng)
+        train_loss, _ = net.train_epoch(Xtr, ytr, rng)
         epoch_seconds.append(time.perf_counter() - start_time)
-    return Result(epoch_seconds[1:], float(np.mean(net.predict(Xte) == yte)))
+    return Result(epoch_seconds[1:], train_loss, float(np.mean(net.predict(Xte) == yte)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,8 +397,11 @@ def limit_threads(threads, torch):
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        notes.append("threadpoolctl is not installed: NumPy's BLAS threads were set only through "
-                     + "/".join(THREAD_VARIABLES[:3]) + " before NumPy was imported")
+        notes.append(
+            "threadpoolctl is not installed: NumPy's BLAS threads were set only through "
+            + "/".join(THREAD_VARIABLES[:3])
+            + " before NumPy was imported"
+        )
         return None, notes
     # Keep the returned object alive: the limit lasts as long as it does.
     return threadpool_limits(limits=threads, user_api="blas"), notes
@@ -374,11 +410,14 @@ def limit_threads(threads, torch):
 def describe_blas() -> str:
     try:
         from threadpoolctl import threadpool_info
+
         pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
         if pools:
-            return "; ".join(f"{p['internal_api']} {p.get('version')} "
-                             f"core={p.get('architecture')} threads={p['num_threads']}"
-                             for p in pools)
+            return "; ".join(
+                f"{p['internal_api']} {p.get('version')} "
+                f"core={p.get('architecture')} threads={p['num_threads']}"
+                for p in pools
+            )
     except ImportError:
         pass
     try:
@@ -402,24 +441,32 @@ def cpu_model() -> str:
 def print_environment(args, repeats, torch, notes):
     import numba
 
-    print("hashnet training benchmark: seconds per epoch, median of "
-          f"{repeats} timed epochs after 1 warm-up epoch")
+    print(
+        "hashnet training benchmark: seconds per epoch, median of "
+        f"{repeats} timed epochs after 1 warm-up epoch"
+    )
     print(f"  python {platform.python_version()}  {platform.platform()}")
     print(f"  CPU: {cpu_model()}  cores: {os.cpu_count()}  usable: {default_threads()}")
     print(f"  threads: {args.threads}  dtype: {args.dtype}")
     if hasattr(os, "getloadavg"):
         load = os.getloadavg()
-        print(f"  load average: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other processes on these"
-              " cores make the timings noisy, multi-threaded ones most)")
-    print(f"  numpy {np.__version__}  numba {numba.__version__}  "
-          f"torch {torch.__version__ if torch is not None else '(not installed)'}")
+        print(
+            f"  load average: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other processes on these"
+            " cores make the timings noisy, multi-threaded ones most)"
+        )
+    print(
+        f"  numpy {np.__version__}  numba {numba.__version__}  "
+        f"torch {torch.__version__ if torch is not None else '(not installed)'}"
+    )
     print(f"  NumPy BLAS: {describe_blas()}")
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     if coretype:
-        print(f"  note: OPENBLAS_CORETYPE={coretype} is set. It forces OpenBLAS to use the kernels"
-              " of that CPU type instead of the best ones for this CPU, which can make NumPy's"
-              " matrix products (and so the numpy and hashnet columns) slower; torch uses its"
-              " own BLAS (MKL/oneDNN) and is not affected.")
+        print(
+            f"  note: OPENBLAS_CORETYPE={coretype} is set. It forces OpenBLAS to use the kernels"
+            " of that CPU type instead of the best ones for this CPU, which can make NumPy's"
+            " matrix products (and so the numpy and hashnet columns) slower; torch uses its"
+            " own BLAS (MKL/oneDNN) and is not affected."
+        )
     else:
         print("  OPENBLAS_CORETYPE is not set (OpenBLAS picks kernels for this CPU)")
     for note in notes:
@@ -427,26 +474,21 @@ def print_environment(args, repeats, torch, notes):
     print()
 
 
-def _tmp_fallback_load():  # TEMPORARY, remove before finishing
-    import gzip
-    d = "/usr/share/datasets/fashion-mnist/"
-    def read(name, offset):
-        with gzip.open(d + name) as f:
-            return np.frombuffer(f.read(), np.uint8, offset=offset)
-    Xtr = read("train-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255
-    Xte = read("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255
-    return Xtr, read("train-labels-idx1-ubyte.gz", 8), Xte, read("t10k-labels-idx1-ubyte.gz", 8)
-
-
-def load_fashion_mnist(hn, quick, dtype):
-    if hn is None or not hasattr(hn, "datasets"):  # TEMPORARY
-        Xtr, ytr, Xte, yte = _tmp_fallback_load()
-    else:
-        Xtr, ytr, Xte, yte = hn.datasets.load("fashion-mnist")
+def load_fashion_mnist(quick, dtype):
+    """Fashion-MNIST through hashnet's loader (which finds or downloads the IDX files)."""
+    try:
+        from hashnet import datasets  # import_hashnet put this checkout on sys.path
+    except ImportError as exc:
+        raise SystemExit(f"the data comes from hashnet.datasets, not importable: {exc}") from None
+    Xtr, ytr, Xte, yte = datasets.load("fashion-mnist")
     if quick:
         Xtr, ytr = Xtr[:10000], ytr[:10000]
-    return (np.ascontiguousarray(Xtr, dtype=dtype), np.asarray(ytr, dtype=np.intp),
-            np.ascontiguousarray(Xte, dtype=dtype), np.asarray(yte, dtype=np.intp))
+    return (
+        np.ascontiguousarray(Xtr, dtype=dtype),
+        np.asarray(ytr, dtype=np.intp),
+        np.ascontiguousarray(Xte, dtype=dtype),
+        np.asarray(yte, dtype=np.intp),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,7 +525,7 @@ def main(argv=None):
     notes += [note for note in (hashnet_note, torch_note) if note]
     print_environment(args, repeats, torch, notes)
 
-    data = load_fashion_mnist(hn, args.quick, args.dtype)
+    data = load_fashion_mnist(args.quick, args.dtype)
     print(f"data: Fashion-MNIST train {data[0].shape}, test {data[2].shape}, {data[0].dtype}")
     if hashnet_note is None:
         hn.warmup()  # compile the Numba kernels now, outside the timed epochs
@@ -508,19 +550,47 @@ def main(argv=None):
                     continue
                 result = runner(data, hidden, batch_size, repeats, args.dtype, args.seed)
                 epochs = " ".join(f"{seconds:.3f}" for seconds in result.epoch_seconds)
-                print(f"  {label:8} epochs {epochs} s   test accuracy {result.test_accuracy:.3f}",
-                      flush=True)
+                print(
+                    f"  {label:8} epochs {epochs} s   train loss {result.train_loss:.3f}  "
+                    f"test accuracy {result.test_accuracy:.3f}",
+                    flush=True,
+                )
                 results[label] = result
             ours, plain, reference = (results[k] for k in ("hashnet", "numpy", "torch"))
-            rows.append([name, batch_size, format_seconds(ours), format_seconds(plain),
-                         format_seconds(reference), format_ratio(ours, reference),
-                         format_ratio(ours, plain)])
-            accuracy_rows.append([name, batch_size, format_accuracy(ours), format_accuracy(plain),
-                                  format_accuracy(reference)])
+            rows.append(
+                [
+                    name,
+                    batch_size,
+                    format_seconds(ours),
+                    format_seconds(plain),
+                    format_seconds(reference),
+                    format_ratio(ours, reference),
+                    format_ratio(ours, plain),
+                ]
+            )
+            accuracy_rows.append(
+                [
+                    name,
+                    batch_size,
+                    format_accuracy(ours),
+                    format_accuracy(plain),
+                    format_accuracy(reference),
+                ]
+            )
 
     print(f"\nseconds per epoch (median of {repeats}; ratios < 1: hashnet is faster)")
-    print_table(["network", "batch", "hashnet s/epoch", "numpy s/epoch", "torch s/epoch",
-                 "hashnet/torch", "hashnet/numpy"], rows)
+    print_table(
+        [
+            "network",
+            "batch",
+            "hashnet s/epoch",
+            "numpy s/epoch",
+            "torch s/epoch",
+            "hashnet/torch",
+            "hashnet/numpy",
+        ],
+        rows,
+    )
     print(f"\ntest accuracy after {1 + repeats} epochs (sanity check: all three should learn)")
     print_table(["network", "batch", "hashnet", "numpy", "torch"], accuracy_rows)
 

@@ -132,3 +132,18 @@ def test_warmup_is_idempotent():
 
     kernels.warmup(("float64",), verbose=False)
     assert kernels.warmup(("float64",), verbose=False) == 0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_optimizers_flush_subnormal_moments(dtype):
+    # A gradient that stays zero makes the moving averages decay geometrically; they must
+    # reach exactly zero instead of lingering as (slow) subnormal numbers.
+    p, g = np.ones(4, dtype), np.zeros(4, dtype)
+    m1, m2 = np.full(4, 1e-29, dtype), np.full(4, 1e-29, dtype)
+    for step in range(1, 60):
+        cpu.adam_step(p, g, m1, m2, 1e-3, 0.9, 0.999, 1e-8, step, 0.0, 0)
+    assert not m1.any()
+    velocity = np.full(4, 1e-29, dtype)
+    for _ in range(60):
+        cpu.sgd_step(p, g, velocity, 0.1, 0.9, False, 0.0, 0)
+    assert not velocity.any()

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from hashnet.kernels._jit import kernel
 
 # --- dense layers and activations ----------------------------------------------------------
@@ -36,6 +38,7 @@ def bias_act_forward(z, b, alpha, out, mask):
     `mask` is the activation pattern of the layer: one bit of the neural code per unit.
     `out` may be the same array as `z`.
     """
+    alpha = z.dtype.type(alpha)  # keep float32 arithmetic in float32
     n, m = z.shape
     for i in range(n):
         for j in range(m):
@@ -48,6 +51,7 @@ def bias_act_forward(z, b, alpha, out, mask):
 @kernel
 def act_forward(z, alpha, out, mask):
     """mask = z > 0; out = z where mask else alpha * z (an activation after BatchNorm)."""
+    alpha = z.dtype.type(alpha)  # keep float32 arithmetic in float32
     n, m = z.shape
     for i in range(n):
         for j in range(m):
@@ -60,6 +64,7 @@ def act_forward(z, alpha, out, mask):
 @kernel
 def act_backward(dy, mask, alpha, dx):
     """dx = dy where the unit was active else alpha * dy (the activation's derivative)."""
+    alpha = dy.dtype.type(alpha)  # keep float32 arithmetic in float32
     n, m = dy.shape
     for i in range(n):
         for j in range(m):
@@ -69,6 +74,7 @@ def act_backward(dy, mask, alpha, dx):
 @kernel
 def act_backward_bias(dy, mask, alpha, dx, db):
     """act_backward fused with the bias gradient of the Dense layer before it: db = dx.sum(0)."""
+    alpha = dy.dtype.type(alpha)  # keep float32 arithmetic in float32
     n, m = dy.shape
     for j in range(m):
         db[j] = 0
@@ -213,7 +219,7 @@ def dropout_forward(x, u, rate, out, mask):
     and the NumPy twin can be given the very same draws.
     """
     n, m = x.shape
-    scale = 1.0 / (1.0 - rate)
+    scale = x.dtype.type(1.0 / (1.0 - rate))
     for i in range(n):
         for j in range(m):
             keep = u[i, j] >= rate
@@ -225,7 +231,7 @@ def dropout_forward(x, u, rate, out, mask):
 def dropout_backward(dy, mask, rate, dx):
     """dx = dy * mask / (1 - rate)."""
     n, m = dy.shape
-    scale = 1.0 / (1.0 - rate)
+    scale = dy.dtype.type(1.0 / (1.0 - rate))
     for i in range(n):
         for j in range(m):
             dx[i, j] = dy[i, j] * scale if mask[i, j] else 0.0
@@ -235,6 +241,15 @@ def dropout_backward(dy, mask, rate, dx):
 # All parameters of a model live in one flat array (the layers hold views into it), so one
 # kernel call updates the whole model. The first `n_decay` entries are the weight matrices,
 # which get the L2 penalty; biases and batch-norm parameters come after them and do not.
+#
+# Two details matter for speed. The settings arrive as Python floats; cast to the parameters'
+# dtype first (`p.dtype.type`), or a float32 model would do all its arithmetic in float64.
+# And moving averages of a gradient that stays zero (an always-black pixel, a dead unit)
+# shrink geometrically until they become subnormal numbers, which x86 processors handle about
+# a hundred times slower than normal ones; entries below TINY are set to exactly zero, which
+# changes no weight by a representable amount.
+
+TINY = 1e-30
 
 
 @kernel
@@ -243,25 +258,38 @@ def sgd_step(p, g, velocity, lr, momentum, nesterov, weight_decay, n_decay):
 
     g includes the L2 term weight_decay * p for the first n_decay entries.
     """
+    lr, mu, wd = p.dtype.type(lr), p.dtype.type(momentum), p.dtype.type(weight_decay)
+    tiny, zero = p.dtype.type(TINY), p.dtype.type(0.0)
     for i in range(p.shape[0]):
-        grad = g[i] + weight_decay * p[i] if i < n_decay else g[i]
-        v = momentum * velocity[i] + grad
+        grad = g[i] + wd * p[i] if i < n_decay else g[i]
+        v = mu * velocity[i] + grad
+        if abs(v) < tiny:
+            v = zero
         velocity[i] = v
-        p[i] -= lr * (grad + momentum * v if nesterov else v)
+        p[i] -= lr * (grad + mu * v if nesterov else v)
 
 
 @kernel
 def adam_step(p, g, m1, m2, lr, beta1, beta2, eps, step, weight_decay, n_decay):
-    """Adam (Kingma & Ba): moving averages of g and g*g, bias-corrected, step = 1, 2, ...
+    """Adam (Kingma & Ba): moving averages m1 of g and m2 of g*g, bias-corrected (step = 1, 2...).
 
-    p -= lr * m1_hat / (sqrt(m2_hat) + eps), with the L2 term added to g as in `sgd_step`.
+    p -= lr * m1_hat / (sqrt(m2_hat) + eps) with m1_hat = m1 / (1 - beta1**step) and
+    m2_hat = m2 / (1 - beta2**step); g includes the L2 term as in `sgd_step`.
     """
-    c1 = 1.0 - beta1**step
-    c2 = 1.0 - beta2**step
+    step_size = p.dtype.type(lr / (1.0 - beta1**step))
+    inv_c2 = p.dtype.type(1.0 / (1.0 - beta2**step))
+    b1, b2 = p.dtype.type(beta1), p.dtype.type(beta2)
+    one_b1, one_b2 = p.dtype.type(1.0 - beta1), p.dtype.type(1.0 - beta2)
+    eps, wd = p.dtype.type(eps), p.dtype.type(weight_decay)
+    tiny, zero = p.dtype.type(TINY), p.dtype.type(0.0)
     for i in range(p.shape[0]):
-        grad = g[i] + weight_decay * p[i] if i < n_decay else g[i]
-        a = beta1 * m1[i] + (1.0 - beta1) * grad
-        b = beta2 * m2[i] + (1.0 - beta2) * grad * grad
+        grad = g[i] + wd * p[i] if i < n_decay else g[i]
+        a = b1 * m1[i] + one_b1 * grad
+        b = b2 * m2[i] + one_b2 * grad * grad
+        if abs(a) < tiny:
+            a = zero
+        if b < tiny:
+            b = zero
         m1[i] = a
         m2[i] = b
-        p[i] -= lr * (a / c1) / (math.sqrt(b / c2) + eps)
+        p[i] -= step_size * a / (np.sqrt(b * inv_c2) + eps)

@@ -79,15 +79,23 @@ def dropout_backward(dy, mask, rate, dx):
     dx[...] = dy * mask / (1.0 - rate)
 
 
+TINY = 1e-30  # moving averages below this are flushed to zero (see cpu.py)
+
+
 def _with_decay(p, g, weight_decay, n_decay):
     grad = g.copy()
     grad[:n_decay] += weight_decay * p[:n_decay]
     return grad
 
 
+def _flush(a):
+    a[np.abs(a) < TINY] = 0
+
+
 def sgd_step(p, g, velocity, lr, momentum, nesterov, weight_decay, n_decay):
     grad = _with_decay(p, g, weight_decay, n_decay)
     velocity[...] = momentum * velocity + grad
+    _flush(velocity)
     p -= lr * (grad + momentum * velocity if nesterov else velocity)
 
 
@@ -95,6 +103,8 @@ def adam_step(p, g, m1, m2, lr, beta1, beta2, eps, step, weight_decay, n_decay):
     grad = _with_decay(p, g, weight_decay, n_decay)
     m1[...] = beta1 * m1 + (1 - beta1) * grad
     m2[...] = beta2 * m2 + (1 - beta2) * grad**2
+    _flush(m1)
+    _flush(m2)
     m1_hat = m1 / (1 - beta1**step)
     m2_hat = m2 / (1 - beta2**step)
     p -= lr * m1_hat / (np.sqrt(m2_hat) + eps)
