@@ -147,3 +147,70 @@ def test_optimizers_flush_subnormal_moments(dtype):
     for _ in range(60):
         cpu.sgd_step(p, g, velocity, 0.1, 0.9, False, 0.0, 0)
     assert not velocity.any()
+
+
+# --- neural-code kernels ---------------------------------------------------------------------
+
+BIT_SHAPES = [(1, 1), (3, 64), (7, 65), (20, 130)]
+
+
+@pytest.mark.parametrize("n,n_bits", BIT_SHAPES)
+def test_packing_kernels(n, n_bits):
+    rng = np.random.default_rng(n_bits)
+    bits = rng.integers(0, 2, (n, n_bits)).astype(np.uint8)
+    n_words = (n_bits + 63) // 64
+    copies, _ = run_both("pack_bits", bits, np.full((n, n_words), 7, np.uint64))
+    np.testing.assert_array_equal(copies[0][1], copies[1][1])
+    words = copies[0][1]
+    copies, _ = run_both("unpack_bits", words, np.zeros_like(bits))
+    np.testing.assert_array_equal(copies[0][1], bits)
+    np.testing.assert_array_equal(copies[1][1], bits)
+    index = rng.permutation(n_bits)[: max(1, n_bits // 2)]
+    out = np.zeros((n, (index.size + 63) // 64), np.uint64)
+    copies, _ = run_both("select_bits", words, index, out)
+    np.testing.assert_array_equal(copies[0][2], copies[1][2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,m,offset", [(1, 1, 0), (5, 70, 3), (9, 64, 64)])
+def test_fused_activation_packing(dtype, n, m, offset):
+    rng = np.random.default_rng(m)
+    z, b = rng.normal(size=(n, m)).astype(dtype), rng.normal(size=m).astype(dtype)
+    words = np.zeros((n, (offset + m + 63) // 64), np.uint64)
+    for alpha in (0.0, 0.1):
+        copies, _ = run_both("bias_act_pack", z, b, alpha, np.zeros_like(z), words, offset)
+        assert_same(copies, dtype)
+        np.testing.assert_array_equal(copies[0][4], copies[1][4])
+        copies, _ = run_both("act_pack", z, alpha, np.zeros_like(z), words, offset)
+        np.testing.assert_array_equal(copies[0][3], copies[1][3])
+
+
+@pytest.mark.parametrize("n_bits", [3, 64, 130])
+def test_hamming_kernels(n_bits):
+    rng = np.random.default_rng(n_bits)
+    n_words = (n_bits + 63) // 64
+    a = np.zeros((11, n_words), np.uint64)
+    b = np.zeros((37, n_words), np.uint64)
+    cpu.pack_bits(rng.integers(0, 2, (11, n_bits)).astype(np.uint8), a)
+    cpu.pack_bits(rng.integers(0, 2, (37, n_bits)).astype(np.uint8), b)
+    copies, _ = run_both("hamming_distances", a, b, np.zeros((11, 37), np.int32))
+    np.testing.assert_array_equal(copies[0][2], copies[1][2])
+    for k in (1, 5, 37):  # few bits: many ties, broken by the smaller index
+        out = np.zeros((11, k), np.int64), np.zeros((11, k), np.int64)
+        copies, _ = run_both("hamming_knn", a, b, k, *out)
+        np.testing.assert_array_equal(copies[0][3], copies[1][3])
+        np.testing.assert_array_equal(copies[0][4], copies[1][4])
+
+
+@pytest.mark.parametrize("n,n_bits", [(1, 5), (300, 4), (200, 130)])
+def test_code_groups_kernel(n, n_bits):
+    rng = np.random.default_rng(n)
+    words = np.zeros((n, (n_bits + 63) // 64), np.uint64)
+    cpu.pack_bits(rng.integers(0, 2, (n, n_bits)).astype(np.uint8), words)
+    hashes = cpu.row_hashes(words)
+    ids = cpu.code_groups(words, np.argsort(hashes, kind="stable"), hashes)
+    np.testing.assert_array_equal(ids, reference.code_groups(words))
+    # Even if every hash collided, the grouping must stay exact.
+    same_hash = np.zeros(n, np.uint64)
+    ids = cpu.code_groups(words, np.arange(n), same_hash)
+    np.testing.assert_array_equal(ids, reference.code_groups(words))

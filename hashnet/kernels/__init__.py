@@ -40,6 +40,18 @@ def _exercise(dtype) -> None:
     p, g, m1, m2 = np.ones(3, dtype), np.ones(3, dtype), np.zeros(3, dtype), np.zeros(3, dtype)
     cpu.sgd_step(p, g, m1, 0.1, 0.9, False, 0.0, 0)
     cpu.adam_step(p, g, m1, m2, 0.1, 0.9, 0.999, 1e-8, 1, 0.0, 0)
+    # Neural codes (the packing kernels take the network's dtype; the rest only uint64 words).
+    words = np.zeros((2, 1), np.uint64)
+    cpu.bias_act_pack(z, vec, 0.0, out, words, 0)
+    cpu.act_pack(z, 0.0, out, words, 0)
+    if dtype == np.float32:
+        cpu.pack_bits(mask, words)
+        cpu.unpack_bits(words, mask)
+        cpu.select_bits(words, np.zeros(1, np.int64), words.copy())
+        cpu.hamming_distances(words, words, np.empty((2, 2), np.int32))
+        cpu.hamming_knn(words, words, 1, np.empty((2, 1), np.int64), np.empty((2, 1), np.int64))
+        hashes = cpu.row_hashes(words)
+        cpu.code_groups(words, np.argsort(hashes, kind="stable"), hashes)
 
 
 def warmup(dtypes=("float32", "float64"), verbose=True) -> float:

@@ -9,6 +9,7 @@ compiling in memory each session instead of failing to import.
 from __future__ import annotations
 
 import numba
+import numba.extending
 
 # error_model="numpy": a division by zero gives inf/nan as in NumPy instead of a Python check in
 # the inner loop, which would stop the loop from vectorising.
@@ -21,3 +22,27 @@ def kernel(fn):
         return numba.njit(cache=True, **_OPTIONS)(fn)
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(cache=False, **_OPTIONS)(fn)
+
+
+def parallel_kernel(fn):
+    """Like `kernel`, for loops written with `numba.prange` that split rows over the cores.
+
+    Each row's result depends on that row alone, so the outcome does not depend on the number
+    of threads.
+    """
+    try:
+        return numba.njit(cache=True, parallel=True, **_OPTIONS)(fn)
+    except RuntimeError:
+        return numba.njit(cache=False, parallel=True, **_OPTIONS)(fn)
+
+
+@numba.extending.intrinsic
+def popcount(typingctx, x):
+    """The number of 1 bits of a uint64, as one machine instruction (LLVM's ctpop)."""
+    if x != numba.types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return numba.types.uint64(numba.types.uint64), codegen

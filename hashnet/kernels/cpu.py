@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
-from hashnet.kernels._jit import kernel
+from hashnet.kernels._jit import kernel, parallel_kernel, popcount
 
 # --- dense layers and activations ----------------------------------------------------------
 
@@ -293,3 +294,173 @@ def adam_step(p, g, m1, m2, lr, beta1, beta2, eps, step, weight_decay, n_decay):
         m1[i] = a
         m2[i] = b
         p[i] -= step_size * a / (np.sqrt(b * inv_c2) + eps)
+
+
+# --- neural codes: bit packing and Hamming distances ------------------------------------------
+# A code is a row of uint64 words: bit j of the pattern is bit (j % 64) of word j // 64, least
+# significant bit first; the unused high bits of the last word are zero. One ReLU unit, one bit.
+
+
+@kernel
+def bias_act_pack(z, b, alpha, out, words, offset):
+    """`bias_act_forward`, but the sign bits go straight into packed codes.
+
+    Sets bit offset + j of row i of `words` when z[i, j] + b[j] > 0 (bits start cleared).
+    """
+    alpha = z.dtype.type(alpha)
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            a = z[i, j] + b[j]
+            if a > 0:
+                bit = offset + j
+                words[i, bit >> 6] |= np.uint64(1) << np.uint64(bit & 63)
+                out[i, j] = a
+            else:
+                out[i, j] = alpha * a
+
+
+@kernel
+def act_pack(z, alpha, out, words, offset):
+    """`act_forward` writing packed sign bits (an activation after BatchNorm)."""
+    bias_act_pack(z, np.zeros(z.shape[1], z.dtype), alpha, out, words, offset)
+
+
+@kernel
+def pack_bits(bits, words):
+    """Pack a 0/1 matrix (N, n_bits) into words (N, ceil(n_bits / 64)) uint64."""
+    n, m = bits.shape
+    words[:] = 0
+    for i in range(n):
+        for j in range(m):
+            if bits[i, j]:
+                words[i, j >> 6] |= np.uint64(1) << np.uint64(j & 63)
+
+
+@kernel
+def unpack_bits(words, bits):
+    """Unpack words into the 0/1 matrix `bits` (N, n_bits); n_bits is bits.shape[1]."""
+    n, m = bits.shape
+    for i in range(n):
+        for j in range(m):
+            bits[i, j] = (words[i, j >> 6] >> np.uint64(j & 63)) & np.uint64(1)
+
+
+@kernel
+def select_bits(words, index, out):
+    """out gets, as its bit j, bit index[j] of `words` (repacking a subset of the bits)."""
+    n = words.shape[0]
+    out[:] = 0
+    for i in range(n):
+        for j in range(index.shape[0]):
+            src = index[j]
+            bit = (words[i, src >> 6] >> np.uint64(src & 63)) & np.uint64(1)
+            out[i, j >> 6] |= bit << np.uint64(j & 63)
+
+
+@parallel_kernel
+def hamming_distances(a, b, out):
+    """out[i, j] = number of differing bits between code a[i] and code b[j] (popcount of XOR)."""
+    n_words = a.shape[1]
+    for i in prange(a.shape[0]):
+        for j in range(b.shape[0]):
+            d = 0
+            for w in range(n_words):
+                d += popcount(a[i, w] ^ b[j, w])
+            out[i, j] = d
+
+
+@parallel_kernel
+def hamming_knn(query, train, k, out_index, out_dist):
+    """The k training codes nearest to each query code in Hamming distance.
+
+    Row i of out_index/out_dist lists them by increasing distance, ties broken by the smaller
+    training index, so the answer is unique. Each query keeps a small sorted list of its best k
+    and most training codes are rejected with a single comparison against the current k-th.
+    """
+    n_words = query.shape[1]
+    big = n_words * 64 + 1
+    for i in prange(query.shape[0]):
+        best_d = np.full(k, big, np.int64)
+        best_i = np.full(k, -1, np.int64)
+        for j in range(train.shape[0]):
+            d = 0
+            for w in range(n_words):
+                d += popcount(query[i, w] ^ train[j, w])
+            if d < best_d[k - 1]:  # strictly closer: an equal distance has a larger index
+                pos = k - 1
+                while pos > 0 and best_d[pos - 1] > d:
+                    best_d[pos] = best_d[pos - 1]
+                    best_i[pos] = best_i[pos - 1]
+                    pos -= 1
+                best_d[pos] = d
+                best_i[pos] = j
+        out_index[i] = best_i
+        out_dist[i] = best_d
+
+
+@kernel
+def code_groups(words, order, hashes):
+    """Group identical codes: returns ids with ids[i] == ids[j] exactly when rows i and j match.
+
+    `hashes` holds a 64-bit hash of each row and `order` sorts it; equal codes have equal
+    hashes, so they sit next to each other in that order. Within a run of equal hashes the rows
+    are compared word by word, which keeps the answer exact even if two different codes ever
+    share a hash. Ids are numbered in the order of first appearance.
+    """
+    n, n_words = words.shape
+    ids = np.full(n, -1, np.int64)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and hashes[order[stop]] == hashes[order[start]]:
+            stop += 1
+        # Within the run: each row joins the first earlier row with the same words.
+        for a in range(start, stop):
+            row = order[a]
+            if ids[row] != -1:
+                continue
+            ids[row] = row  # provisional id: a row index; renumbered below
+            for c in range(a + 1, stop):
+                other = order[c]
+                if ids[other] == -1:
+                    same = True
+                    for w in range(n_words):
+                        if words[row, w] != words[other, w]:
+                            same = False
+                            break
+                    if same:
+                        ids[other] = row
+        start = stop
+    # Renumber: the group of the first row gets id 0, the next new group 1, and so on. A group's
+    # provisional id is one of its rows; map it to the smallest row of the group first.
+    first = np.full(n, n, np.int64)
+    for i in range(n):
+        if i < first[ids[i]]:
+            first[ids[i]] = i
+    number = np.full(n, -1, np.int64)
+    next_id = 0
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        head = first[ids[i]]
+        if number[head] == -1:
+            number[head] = next_id
+            next_id += 1
+        out[i] = number[head]
+    return out
+
+
+@kernel
+def row_hashes(words):
+    """A 64-bit hash of each code (splitmix64-style mixing of its words)."""
+    n, n_words = words.shape
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        h = np.uint64(0x9E3779B97F4A7C15)
+        for w in range(n_words):
+            x = words[i, w] + h
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            h = x ^ (x >> np.uint64(31))
+        out[i] = h
+    return out

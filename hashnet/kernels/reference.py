@@ -108,3 +108,64 @@ def adam_step(p, g, m1, m2, lr, beta1, beta2, eps, step, weight_decay, n_decay):
     m1_hat = m1 / (1 - beta1**step)
     m2_hat = m2 / (1 - beta2**step)
     p -= lr * m1_hat / (np.sqrt(m2_hat) + eps)
+
+
+# --- neural codes -----------------------------------------------------------------------------
+
+
+def _set_bits(words, bits, offset=0):
+    """OR the 0/1 columns of `bits` into `words` at bit positions offset, offset + 1, ..."""
+    for j in range(bits.shape[1]):
+        position = offset + j
+        column = bits[:, j].astype(np.uint64) << np.uint64(position % 64)
+        words[:, position // 64] |= column
+
+
+def bias_act_pack(z, b, alpha, out, words, offset):
+    mask = np.zeros(z.shape, np.uint8)
+    bias_act_forward(z, b, alpha, out, mask)
+    _set_bits(words, mask, offset)
+
+
+def act_pack(z, alpha, out, words, offset):
+    bias_act_pack(z, np.zeros(z.shape[1], z.dtype), alpha, out, words, offset)
+
+
+def pack_bits(bits, words):
+    words[...] = 0
+    _set_bits(words, bits)
+
+
+def unpack_bits(words, bits):
+    for j in range(bits.shape[1]):
+        bits[:, j] = (words[:, j // 64] >> np.uint64(j % 64)) & np.uint64(1)
+
+
+def select_bits(words, index, out):
+    n_bits = int(index.max()) + 1 if len(index) else 0
+    bits = np.zeros((words.shape[0], n_bits), np.uint8)
+    unpack_bits(words, bits)
+    pack_bits(bits[:, index], out)
+
+
+def hamming_distances(a, b, out):
+    bytes_a = np.unpackbits(a.view(np.uint8), axis=1)
+    bytes_b = np.unpackbits(b.view(np.uint8), axis=1)
+    out[...] = (bytes_a[:, None, :] != bytes_b[None, :, :]).sum(axis=2)
+
+
+def hamming_knn(query, train, k, out_index, out_dist):
+    dist = np.zeros((query.shape[0], train.shape[0]), np.int64)
+    hamming_distances(query, train, dist)
+    for i in range(query.shape[0]):
+        order = np.lexsort((np.arange(train.shape[0]), dist[i]))[:k]  # by distance, then index
+        out_index[i] = order
+        out_dist[i] = dist[i, order]
+
+
+def code_groups(words, order=None, hashes=None):
+    """Group ids in order of first appearance (order and hashes are not needed here)."""
+    _, first, inverse = np.unique(words, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.ravel()]

@@ -291,6 +291,17 @@ class Sequential:
             correct += batch_correct
         return loss_sum / X.shape[0], correct / X.shape[0]
 
+    def codes(self, X, layers=None):
+        """The activation codes of X: a `hashnet.codes.Codes` with one bit per ReLU-like unit
+        (1 where its pre-activation is > 0), layers concatenated in order, bit-packed.
+
+        layers: None for all ReLU-like layers, or their indices (0 = the first ReLU layer).
+        Computed in chunks, so memory stays bounded for any number of examples.
+        """
+        from hashnet.codes import compute_codes
+
+        return compute_codes(self, X, layers)
+
     def activation_bits(self, X) -> np.ndarray:
         """The activation pattern of every ReLU-like unit, layer after layer: an (N, n_bits)
         uint8 array with 1 where the unit's pre-activation is > 0 (evaluation mode)."""
