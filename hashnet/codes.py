@@ -227,7 +227,7 @@ def code_groups(codes) -> np.ndarray:
     of first appearance. Exact (hashing only puts candidates next to each other)."""
     codes = check_codes(codes)
     hashes = K.row_hashes(codes.words)
-    order = np.argsort(hashes, kind="stable")
+    order = np.argsort(hashes)  # any order works: ids are renumbered by first appearance
     return K.code_groups(codes.words, order, hashes)
 
 

@@ -51,7 +51,7 @@ def _exercise(dtype) -> None:
         cpu.hamming_distances(words, words, np.empty((2, 2), np.int32))
         cpu.hamming_knn(words, words, 1, np.empty((2, 1), np.int64), np.empty((2, 1), np.int64))
         hashes = cpu.row_hashes(words)
-        cpu.code_groups(words, np.argsort(hashes, kind="stable"), hashes)
+        cpu.code_groups(words, np.argsort(hashes), hashes)
 
 
 def warmup(dtypes=("float32", "float64"), verbose=True) -> float:

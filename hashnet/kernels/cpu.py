@@ -383,11 +383,12 @@ def hamming_knn(query, train, k, out_index, out_dist):
     for i in prange(query.shape[0]):
         best_d = np.full(k, big, np.int64)
         best_i = np.full(k, -1, np.int64)
+        worst = big  # best_d[k - 1], kept in a register
         for j in range(train.shape[0]):
             d = 0
             for w in range(n_words):
                 d += popcount(query[i, w] ^ train[j, w])
-            if d < best_d[k - 1]:  # strictly closer: an equal distance has a larger index
+            if d < worst:  # strictly closer: an equal distance has a larger index
                 pos = k - 1
                 while pos > 0 and best_d[pos - 1] > d:
                     best_d[pos] = best_d[pos - 1]
@@ -395,6 +396,7 @@ def hamming_knn(query, train, k, out_index, out_dist):
                     pos -= 1
                 best_d[pos] = d
                 best_i[pos] = j
+                worst = best_d[k - 1]
         out_index[i] = best_i
         out_dist[i] = best_d
 
