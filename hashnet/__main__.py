@@ -40,11 +40,30 @@ def _train(args):
         validation_data=(Xte, yte),
         verbose=1,
     )
-    alone = alone_in_pattern(net.activation_bits(Xtr))
+    alone = alone_in_pattern(net.codes(Xtr))
     print(f"test accuracy {100 * net.score(Xte, yte):.2f}%")
     print(f"training examples alone in their activation pattern: {alone.sum()} / {len(Xtr)}")
     if args.save:
         print(f"saved to {net.save(args.save)}")
+
+
+def _codes(args):
+    import hashnet as hn
+    from hashnet.properties import encoding_properties, format_record
+
+    Xtr, ytr, Xte, yte = hn.datasets.load(
+        args.dataset, n_train=args.n_train, n_test=args.n_test, seed=args.seed
+    )
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    net = hn.MLP(
+        Xtr.shape[1], n_classes=n_classes, width=args.width, depth=args.depth, seed=args.seed
+    )
+    print(f"{net}\n{len(Xtr)} training examples, {len(Xte)} test examples")
+    net.fit(Xtr, ytr, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, verbose=1)
+    record = encoding_properties(
+        net, Xtr, ytr, Xte, yte, k=args.k, seed=args.seed, drop_constant=args.drop_constant
+    )
+    print(format_record(record))
 
 
 def main(argv=None):
@@ -69,6 +88,23 @@ def main(argv=None):
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--save", help="write the trained model to this .npz file")
 
+    codes = sub.add_parser("codes", help="train an MLP and print its encoding properties")
+    codes.add_argument("--dataset", default="fashion-mnist-mini")
+    codes.add_argument("--width", type=int, default=100, help="total hidden units")
+    codes.add_argument("--depth", type=int, default=1, help="layers the width is split over")
+    codes.add_argument("--epochs", type=int, default=10)
+    codes.add_argument("--batch-size", type=int, default=64)
+    codes.add_argument("--lr", type=float, default=1e-3)
+    codes.add_argument("--n-train", type=int, default=None, help="use the first n examples")
+    codes.add_argument("--n-test", type=int, default=None)
+    codes.add_argument("--k", type=int, default=9, help="neighbours for K-NN")
+    codes.add_argument(
+        "--drop-constant",
+        action="store_true",
+        help="drop bits constant on the training codes before the probes",
+    )
+    codes.add_argument("--seed", type=int, default=0)
+
     sub.add_parser("warmup", help="compile the Numba kernels now")
     demo = sub.add_parser("demo", help="run the demo (python -m hashnet.demo)")
     demo.add_argument("demo_args", nargs=argparse.REMAINDER)
@@ -76,6 +112,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "train":
         _train(args)
+    elif args.command == "codes":
+        _codes(args)
     elif args.command == "warmup":
         import hashnet
 

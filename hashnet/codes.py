@@ -296,7 +296,7 @@ def collisions(codes, y=None) -> Collisions:
 def alone_in_pattern(codes) -> np.ndarray:
     """For each example, True if no other example has the same code.
 
-    Accepts Codes or a 0/1 pattern matrix (N, n_bits) such as `net.activation_bits(X)`.
+    Accepts Codes (from `net.codes(X)`) or a 0/1 pattern matrix (N, n_bits).
     `alone_in_pattern(...).sum()` counts the examples with a linear region to themselves.
     """
     if not isinstance(codes, Codes):

@@ -34,7 +34,7 @@ def run(out="hashnet-demo", quick=False, seed=0) -> dict:
     Xtr, ytr, Xte, yte = hn.datasets.load("moons", n_train=300, seed=seed)
     net = hn.MLP(2, (256, 256), 2, seed=seed)
     net.fit(Xtr, ytr, epochs=30 if quick else 100, batch_size=32, lr=1e-2, verbose=0)
-    alone = alone_in_pattern(net.activation_bits(Xtr))
+    alone = alone_in_pattern(net.codes(Xtr))
     results["moons"] = _report(net, Xtr, Xte, yte, alone)
     fig_path = plot.save(
         plot.decision_regions(
@@ -53,7 +53,7 @@ def run(out="hashnet-demo", quick=False, seed=0) -> dict:
     Xtr, ytr, Xte, yte = hn.datasets.load("fashion-mnist-mini")
     net = hn.MLP(784, (100,), 10, seed=seed)
     net.fit(Xtr, ytr, epochs=5 if quick else 20, batch_size=64, lr=1e-3, verbose=0)
-    alone = alone_in_pattern(net.activation_bits(Xtr))
+    alone = alone_in_pattern(net.codes(Xtr))
     results["fashion-mnist-mini"] = _report(net, Xtr, Xte, yte, alone)
     fig_path = plot.save(
         plot.training_history(net.history_, title="fashion-mnist-mini, MLP 784-100-10"),

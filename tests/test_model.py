@@ -48,18 +48,6 @@ def test_forward_matches_plain_numpy(kwargs):
     np.testing.assert_array_equal(net.predict(X), probs.argmax(axis=1))
 
 
-def test_activation_bits_are_signs_of_preactivations():
-    rng = np.random.default_rng(1)
-    net = hn.MLP(2, (6, 5), 2, dtype="float64")
-    net.set_weights([rng.normal(size=w.shape) for w in net.get_weights()])
-    X = rng.normal(size=(20, 2))
-    W1, b1, W2, b2, _, _ = net.get_weights()
-    z1 = X @ W1 + b1
-    z2 = np.maximum(z1, 0) @ W2 + b2
-    expected = np.concatenate([z1 > 0, z2 > 0], axis=1).astype(np.uint8)
-    np.testing.assert_array_equal(net.activation_bits(X), expected)
-
-
 def test_moons_reaches_97_percent(moons):
     Xtr, ytr, Xte, yte = moons
     net = hn.MLP(2, (32, 32), 2, seed=0).fit(Xtr, ytr, epochs=30, lr=1e-2, verbose=0)

@@ -302,20 +302,6 @@ class Sequential:
 
         return compute_codes(self, X, layers)
 
-    def activation_bits(self, X) -> np.ndarray:
-        """The activation pattern of every ReLU-like unit, layer after layer: an (N, n_bits)
-        uint8 array with 1 where the unit's pre-activation is > 0 (evaluation mode)."""
-        X = self._check_X(X)
-        kernels.warmup((self.dtype,), verbose=False)
-        acts = [layer for layer in self.layers if isinstance(layer, LeakyReLU)]
-        if not acts:
-            raise ValueError("this model has no ReLU-like layer, so it has no activation pattern")
-        parts = []
-        for chunk in self._chunks(X):
-            self._forward(chunk)
-            parts.append(np.concatenate([a.mask for a in acts], axis=1))
-        return np.concatenate(parts)
-
     # --- weights, gradients, checkpoints ---------------------------------------------------
 
     def _named_params(self):
