@@ -21,8 +21,16 @@ _LAZY = {
     "Sequential": "hashnet.nn.model",
     "load": "hashnet.nn.model",
     "warmup": "hashnet.kernels",
+    "Codes": "hashnet.codes",
+    "redundancy_ratio": "hashnet.codes",
+    "collisions": "hashnet.codes",
+    "KMeans": "hashnet.probes",
+    "KNN": "hashnet.probes",
+    "LogisticRegression": "hashnet.probes",
+    "cluster_accuracy": "hashnet.probes",
+    "encoding_properties": "hashnet.properties",
 }
-_SUBMODULES = {"datasets", "nn", "kernels", "plot", "demo"}
+_SUBMODULES = {"datasets", "nn", "kernels", "codes", "probes", "properties", "plot", "demo"}
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
 

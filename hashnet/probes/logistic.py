@@ -1,0 +1,395 @@
+"""L2-regularised logistic regression on neural codes (the study's linear probe).
+
+If a network's codes are a good hash of the classes, a *linear* classifier on the code bits
+should already classify well. The model is softmax regression: for an example x (a row of
+0/1 code bits, or any float features) with K classes,
+
+    z = x W + b,    p(class c | x) = exp(z_c) / sum_j exp(z_j),
+
+fitted by minimising the penalised cross-entropy (scikit-learn's convention for C, so results
+are comparable with sklearn.linear_model.LogisticRegression(C=C))
+
+    J(W, b) = sum_i CE_i + ||W||^2 / (2C),    CE_i = logsumexp(z_i) - z_i[y_i].
+
+The intercept b is not penalised. We hand L-BFGS J / n (the same minimiser; the gradient
+tolerance then does not depend on the number of examples) with its analytic gradient:
+
+    dCE_i/dz_i = p_i - onehot(y_i)   =>   dJ/dW = X^T (P - Y) + W / C,   dJ/db = sum_i (p_i - y_i).
+
+`multi_class="ovo"` is the study's one-vs-one setting: one binary logistic regression for every
+pair of classes, trained on the examples of those two classes only, then a vote.
+
+Two ways to evaluate the data term, the same numbers up to rounding: for float features, BLAS
+products X W and X^T dZ; for Codes, lookup tables over the bytes of the packed codes (see
+`_table_xent`), which reads 1 byte per 8 features instead of 64 bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
+
+from hashnet._validation import check_X, check_y
+from hashnet.codes import Codes
+from hashnet.kernels import cpu
+from hashnet.kernels._jit import kernel
+
+_MULTI_CLASS = ("multinomial", "ovo")
+
+
+class LogisticRegression:
+    """Multinomial (softmax) or one-vs-one logistic regression with an L2 penalty.
+
+    Parameters
+    ----------
+    C : float > 0, inverse penalty strength: J = sum_i CE_i + ||W||^2 / (2C)
+    max_iter : int, the most L-BFGS iterations (per binary problem for "ovo")
+    tol : float, stop when every gradient component of J / n is at most tol in size
+    multi_class : "multinomial" (one softmax over all classes) or "ovo" (one vs one)
+    fit_intercept : bool, learn an unpenalised bias b
+
+    Attributes after `fit`: `classes_` (the sorted labels), `coef_`, `intercept_`, `n_iter_`.
+    "multinomial": coef_ is (K, n_features) (row c holds the weights of class c), intercept_
+    (K,), n_iter_ an int. "ovo": one row per pair of classes in `pairs_` (positions (a, b) in
+    classes_, a < b; a positive score votes for b), n_iter_ (n_pairs,).
+
+    X may be `Codes` (their 0/1 bits are the features) or a 2D float array.
+    """
+
+    def __init__(
+        self, C=1.0, max_iter=500, tol=1e-6, multi_class="multinomial", fit_intercept=True
+    ):
+        self.C = C
+        self.max_iter = max_iter
+        self.tol = tol
+        self.multi_class = multi_class
+        self.fit_intercept = fit_intercept
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Fit the model to features X and integer labels y (any integers); returns self."""
+        self._check_params()
+        X = _check_codes_or_array(X)  # Codes stay packed: the objective reads their bytes
+        y = check_y(y, n_samples=len(X))
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"logistic regression needs at least 2 classes in y, got only {self.classes_}"
+            )
+        self.n_features_in_ = _n_features(X)
+        if self.multi_class == "multinomial":
+            W, b, self.n_iter_ = self._solve(X, y_index, len(self.classes_))
+            self.coef_, self.intercept_ = np.ascontiguousarray(W.T), b
+        else:
+            self._fit_ovo(X, y_index)
+        return self
+
+    def _check_params(self):
+        C = self.C
+        if not isinstance(C, numbers.Real) or isinstance(C, bool) or not np.isfinite(C) or C <= 0:
+            raise ValueError(f"C must be a positive finite number, got {C!r}")
+        if self.multi_class not in _MULTI_CLASS:
+            raise ValueError(f"multi_class must be one of {_MULTI_CLASS}, got {self.multi_class!r}")
+        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
+
+    def _fit_ovo(self, X, y_index):
+        """One binary problem per pair (a, b): class b is the positive class (target 1)."""
+        n_classes = len(self.classes_)
+        pairs = [(a, b) for a in range(n_classes) for b in range(a + 1, n_classes)]
+        coef = np.empty((len(pairs), _n_features(X)))
+        intercept = np.empty(len(pairs))
+        n_iter = np.empty(len(pairs), dtype=np.int64)
+        for p, (a, b) in enumerate(pairs):
+            rows = np.flatnonzero((y_index == a) | (y_index == b))
+            target = (y_index[rows] == b).astype(np.int64)
+            W, c, n_iter[p] = self._solve(X[rows], target, None)
+            coef[p], intercept[p] = W[:, 0], c[0]
+        self.pairs_ = np.array(pairs, dtype=np.int64)
+        self.coef_, self.intercept_, self.n_iter_ = coef, intercept, n_iter
+
+    def _solve(self, X, target, n_classes):
+        """Minimise J / n with L-BFGS; returns (W, b, iterations).
+
+        n_classes=None means the binary problem (target in {0, 1}, W one column).
+
+        With an intercept, the solver works with centred features, z = (x - mean) W + b': the
+        problem is better conditioned (b' no longer has to make up for the mean of the inputs,
+        so L-BFGS needs far fewer steps) and it is the same problem, since b is not penalised
+        and b = b' - mean W is a mere change of variable, undone at the end.
+        """
+        d = _n_features(X)
+        if self.fit_intercept:
+            mean = (X.bits() if isinstance(X, Codes) else X).mean(axis=0)
+        else:
+            mean = None
+        binary = n_classes is None
+        width = 1 if binary else n_classes
+        w0 = np.zeros((d + self.fit_intercept) * width)
+        result = minimize(
+            _loss_and_grad,
+            w0,
+            args=(X, target, float(self.C), self.fit_intercept, mean, binary),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 64 * np.finfo(float).eps},
+        )
+        if result.status == 1:  # the iteration limit, not convergence
+            warnings.warn(
+                f"L-BFGS stopped after max_iter={self.max_iter} iterations before reaching "
+                f"tol={self.tol}; raise max_iter for a more exact fit",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        W, b = _unpack(result.x, d, width, self.fit_intercept)
+        if self.fit_intercept:
+            b = b - mean @ W
+        return W, b, int(result.nit)
+
+    # --- prediction ------------------------------------------------------------------------
+
+    def decision_function(self, X):
+        """Scores (n, K), larger means more likely; predict takes the argmax.
+
+        "multinomial": the logits z = x W + b. "ovo": the number of pairwise votes of each
+        class plus its summed pairwise confidence squashed into (-1/3, 1/3), so that it only
+        breaks ties between classes with equal votes (scikit-learn's OneVsOneClassifier rule).
+        """
+        X = self._check_predict_input(X)
+        scores = X @ self.coef_.T + self.intercept_
+        if self.multi_class == "multinomial":
+            return scores
+        votes, confidence = self._ovo_votes(scores)
+        return votes + confidence / (3.0 * (np.abs(confidence) + 1.0))
+
+    def _ovo_votes(self, scores):
+        """Votes and summed confidences (n, K) from the pairwise scores (n, n_pairs)."""
+        a, b = self.pairs_[:, 0], self.pairs_[:, 1]
+        n_classes = len(self.classes_)
+        wins_b = (scores > 0).astype(np.float64)
+        # Each class appears in several pairs: summing over pairs is a product with a 0/+-1
+        # incidence matrix (n_pairs, K).
+        to_b = np.zeros((len(a), n_classes))
+        to_a = np.zeros((len(a), n_classes))
+        to_b[np.arange(len(a)), b] = 1.0
+        to_a[np.arange(len(a)), a] = 1.0
+        votes = wins_b @ to_b + (1.0 - wins_b) @ to_a
+        confidence = scores @ (to_b - to_a)
+        return votes, confidence
+
+    def predict_proba(self, X):
+        """Class probabilities (n, K) in classes_ order.
+
+        "multinomial": the softmax of the logits. "ovo": each class's share of the pairwise
+        votes (a vote fraction, not a calibrated probability).
+        """
+        if self.multi_class == "multinomial":
+            scores = self.decision_function(X)
+            proba = np.empty_like(scores)
+            cpu.softmax(scores, proba)
+            return proba
+        votes, _ = self._ovo_votes(self._check_predict_input(X) @ self.coef_.T + self.intercept_)
+        return votes / len(self.pairs_)
+
+    def predict(self, X):
+        """The most likely class label for each row of X."""
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def score(self, X, y):
+        """Accuracy: the fraction of X whose predicted label equals y."""
+        y = check_y(y)
+        pred = self.predict(X)
+        if len(pred) != len(y):
+            raise ValueError(f"y has {len(y)} labels but X has {len(pred)} examples")
+        return float(np.mean(pred == y))
+
+    def _check_predict_input(self, X):
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("this LogisticRegression is not fitted yet; call fit(X, y) first")
+        return _features(X, n_features=self.n_features_in_)
+
+
+# --- the objective and its gradient --------------------------------------------------------
+
+
+def _check_codes_or_array(X, n_features=None):
+    """Codes are checked and kept as they are; arrays become checked float64 arrays."""
+    if isinstance(X, Codes):
+        if len(X) == 0 or X.n_bits == 0:
+            raise ValueError(f"X must hold at least one code of at least one bit, got {X!r}")
+        if n_features is not None and X.n_bits != n_features:
+            raise ValueError(
+                f"X has codes of {X.n_bits} bits, but the model was fitted on {n_features} "
+                "features; codes must come from the same network"
+            )
+        return X
+    return check_X(X, n_features=n_features, dtype=np.float64)
+
+
+def _features(X, n_features=None):
+    """Codes become their 0/1 bits as float64; arrays are checked and converted to float64."""
+    X = _check_codes_or_array(X, n_features)
+    return X.bits().astype(np.float64) if isinstance(X, Codes) else X
+
+
+def _n_features(X):
+    return X.n_bits if isinstance(X, Codes) else X.shape[1]
+
+
+def _unpack(w, n_features, width, fit_intercept):
+    """Split the flat parameter vector into W (d, width) and b (width,)."""
+    W = w[: n_features * width].reshape(n_features, width)
+    b = w[n_features * width :] if fit_intercept else np.zeros(width)
+    return W, b
+
+
+def _loss_and_grad(w, X, y, C, fit_intercept, center=None, binary=False):
+    """The objective J / n and its gradient, for a flat parameter vector w = [W.ravel(), b].
+
+    X: (n, d) float64 array or Codes with d bits. W is (d, K) (row-major in w), b (K,).
+    multinomial (binary=False): y (n,) int64 class indices in [0, K), K = len(w) // (d + 1)
+    (or // d without intercept), J = sum_i [logsumexp(z_i) - z_i[y_i]] + ||W||^2 / (2C).
+    binary=True: K = 1, y (n,) holds 0/1 targets t, J = sum_i [log(1 + e^z_i) - t_i z_i] + ...
+    In both, z = (x - center) W + b, with `center` (d,) or None (zero). The centring is done
+    without forming X - center: (X - center) W = X W - center W, and
+    (X - center)^T dZ = X^T dZ - center (sum_i dZ_i)^T.
+    """
+    n, d = len(X), _n_features(X)
+    width = 1 if binary else len(w) // (d + fit_intercept)
+    W, b = _unpack(w, d, width, fit_intercept)
+    shift = b if center is None else b - center @ W  # the same for every row: one bias
+    data_term = _table_data_term if isinstance(X, Codes) else _dense_data_term
+    mean_ce, gW, gb = data_term(X, W, shift, y, binary)
+    if center is not None:
+        gW -= np.outer(center, gb)
+    scale = 1.0 / (C * n)
+    gW += scale * W
+    loss = mean_ce + 0.5 * scale * np.dot(W.ravel(), W.ravel())
+    grad = np.concatenate([gW.ravel(), gb]) if fit_intercept else gW.ravel()
+    return loss, grad
+
+
+def _dense_data_term(X, W, shift, y, binary):
+    """Mean cross-entropy, X^T dZ and sum_i dZ_i, with dZ = d(mean CE)/dZ, via BLAS.
+
+    Multinomial: the fused kernel `softmax_xent` computes the mean cross-entropy with the
+    max-shifted log-sum-exp (no overflow) and dZ = (P - onehot(y)) / n in one pass.
+    Binary: CE_i = log(1 + e^z_i) - t_i z_i = (1 - t_i) z_i - log sigma(z_i), with log sigma
+    from scipy's overflow-free log_expit, and dCE_i/dz_i = sigma(z_i) - t_i.
+    """
+    n = len(X)
+    Z = X @ W
+    Z += shift
+    if binary:
+        z, t = Z[:, 0], y.astype(np.float64)
+        mean_ce = (np.dot(1.0 - t, z) - np.sum(log_expit(z))) / n
+        dZ = expit(Z)
+        dZ[:, 0] -= t
+        dZ /= n
+    else:
+        dZ = np.empty_like(Z)
+        mean_ce, _ = cpu.softmax_xent(Z, y, dZ)
+    return mean_ce, X.T @ dZ, dZ.sum(axis=0)
+
+
+# --- the data term for Codes: lookup tables over bytes ---------------------------------------
+
+# _BYTE_BITS[v, j] = bit j of the byte value v (least significant first, as in Codes).
+_BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)
+
+
+def _code_bytes(codes):
+    """(n, ceil(n_bits / 8)) uint8: byte p holds bits 8p .. 8p+7, least significant first."""
+    n_bytes = (codes.n_bits + 7) // 8
+    if sys.byteorder == "little":  # the words' bytes already are in that order: no copy
+        return codes.words.view(np.uint8)[:, :n_bytes]
+    return np.packbits(codes.bits(), axis=1, bitorder="little")
+
+
+def _table_data_term(codes, W, shift, y, binary):
+    """What `_dense_data_term` computes, for 0/1 features packed in Codes.
+
+    A code is a sequence of bytes; byte p of example i selects bits 8p .. 8p+7 of x_i, so
+    x_i W = sum_p T_p[byte_ip] where the table T_p[v] = sum of the rows of W at the bits set in v
+    (256 rows per byte position, built once per call with one small product). That is 1 lookup
+    and K additions per byte instead of 8 K multiply-adds per byte. The gradient goes the same
+    way backwards: histograms H_p[v] = sum of dZ_i over the examples whose byte p equals v, then
+    (X^T dZ)[8p + j] = sum of H_p[v] over the v whose bit j is set.
+    """
+    d = codes.n_bits
+    code_bytes = _code_bytes(codes)
+    n_bytes, width = code_bytes.shape[1], W.shape[1]
+    W_padded = np.zeros((8 * n_bytes, width))
+    W_padded[:d] = W
+    tables = _BYTE_BITS @ W_padded.reshape(n_bytes, 8, width)  # (n_bytes, 256, width)
+    H = np.zeros((n_bytes, 256, width))
+    mean_ce = _table_xent(code_bytes, tables, shift, y, binary, H)
+    gW = (_BYTE_BITS.T @ H).reshape(8 * n_bytes, width)[:d]
+    gb = H[0].sum(axis=0)  # each example falls in exactly one bin of byte 0
+    return mean_ce, np.ascontiguousarray(gW), gb
+
+
+@kernel
+def _table_xent(code_bytes, tables, shift, y, binary, hist):
+    """Mean cross-entropy of the logits z_i = shift + sum_p tables[p, code_bytes[i, p]].
+
+    Adds dZ_i = d(mean CE)/dz_i into hist[p, code_bytes[i, p]] for every byte p
+    (`_table_data_term` explains the tables and histograms). Multinomial: CE_i = logsumexp(z_i)
+    - z_i[y_i] with the max shift, dZ_i = (softmax(z_i) - onehot(y_i)) / n. Binary (one
+    logit): CE_i = log(1 + e^z) - t z = max(z, 0) + log(1 + e^-|z|) - t z,
+    dZ_i = (sigma(z) - t) / n; both forms stay finite for any z.
+
+    One thread on purpose: L-BFGS calls this between its own small BLAS calls, and a
+    multi-threaded kernel there fights OpenBLAS's waiting threads for the cores (measured: the
+    fit got 1.5x to 6x slower, worst for the many small one-vs-one problems).
+    """
+    n, n_bytes = code_bytes.shape
+    width = shift.shape[0]
+    z = np.empty(width)
+    loss = 0.0
+    for i in range(n):
+        for k in range(width):
+            z[k] = shift[k]
+        for p in range(n_bytes):
+            row = tables[p, code_bytes[i, p]]
+            for k in range(width):
+                z[k] += row[k]
+        if binary:
+            t = float(y[i])
+            zi = z[0]
+            loss += max(zi, 0.0) + math.log1p(math.exp(-abs(zi))) - t * zi
+            if zi >= 0.0:
+                sigma = 1.0 / (1.0 + math.exp(-zi))
+            else:
+                e = math.exp(zi)
+                sigma = e / (1.0 + e)
+            z[0] = (sigma - t) / n
+        else:
+            top = z[0]
+            for k in range(1, width):
+                top = max(top, z[k])
+            z_label = z[y[i]]
+            total = 0.0
+            for k in range(width):
+                z[k] = math.exp(z[k] - top)
+                total += z[k]
+            loss += math.log(total) + top - z_label
+            inv = 1.0 / (total * n)
+            for k in range(width):
+                z[k] *= inv
+            z[y[i]] -= 1.0 / n
+        for p in range(n_bytes):
+            h = hist[p, code_bytes[i, p]]
+            for k in range(width):
+                h[k] += z[k]
+    return loss / n

@@ -1,0 +1,120 @@
+"""The study's record for one trained network: its encoding properties in one call.
+
+*Determinism*: the redundancy ratio of the training and test codes (0 = every example alone in
+its linear region). *Categorization*: how well three simple algorithms classify with the codes
+alone: K-Means (unsupervised, scored by cluster accuracy), K-NN in Hamming distance, and
+logistic regression. The network's own loss and accuracy are recorded beside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from hashnet._validation import check_y
+from hashnet.codes import redundancy_ratio
+from hashnet.probes import KNN, KMeans, LogisticRegression, cluster_accuracy
+
+PROBES = ("kmeans", "knn", "lr")
+
+
+def encoding_properties(
+    net,
+    Xtr,
+    ytr,
+    Xte,
+    yte,
+    k=9,
+    kmeans_mapping="majority",
+    kmeans_n_init=10,
+    C=1.0,
+    multi_class="multinomial",
+    drop_constant=False,
+    probes=PROBES,
+    seed=0,
+) -> dict:
+    """Measure the encoding properties of `net` on a train/test split.
+
+    Returns a flat dict (ready to be a row of a results table):
+      train_loss, train_acc, test_loss, test_acc   the network as a classifier
+      rr_train, rr_test                            redundancy ratios of the codes
+      kmeans_train, kmeans_test                    K-Means (n_clusters = n_classes) run on the
+                                                   train codes and on the test codes separately,
+                                                   scored by cluster accuracy (`kmeans_mapping`)
+      knn_test                                     K-NN (k, Hamming) trained on train codes
+      lr_test                                      logistic regression on the codes' bits
+      n_bits                                       code length used by the probes
+      time_<step>                                  seconds each step took
+    `drop_constant=True` removes the bits that are constant on the training codes (from train
+    and test alike) before the probes. `probes` picks which of "kmeans", "knn", "lr" to run.
+    """
+    unknown = set(probes) - set(PROBES)
+    if unknown:
+        raise ValueError(f"unknown probes {sorted(unknown)}; choose from {PROBES}")
+    ytr = check_y(ytr, len(Xtr), net.n_classes, "ytr")
+    yte = check_y(yte, len(Xte), net.n_classes, "yte")
+    record = {}
+
+    def clock(step):
+        return _timed(record, step)
+
+    with clock("evaluate"):
+        record["train_loss"], record["train_acc"] = net.evaluate(Xtr, ytr)
+        record["test_loss"], record["test_acc"] = net.evaluate(Xte, yte)
+    with clock("codes"):
+        codes_tr, codes_te = net.codes(Xtr), net.codes(Xte)
+    with clock("rr"):
+        record["rr_train"] = redundancy_ratio(codes_tr)
+        record["rr_test"] = redundancy_ratio(codes_te)
+    if drop_constant:
+        codes_tr, codes_te = codes_tr.drop_constant(), codes_te.drop_constant(reference=codes_tr)
+    record["n_bits"] = codes_tr.n_bits
+    if "kmeans" in probes:
+        with clock("kmeans"):
+            for name, codes, y in (("train", codes_tr, ytr), ("test", codes_te, yte)):
+                kmeans = KMeans(n_clusters=net.n_classes, n_init=kmeans_n_init, seed=seed)
+                labels = kmeans.fit(codes).labels_
+                record[f"kmeans_{name}"] = cluster_accuracy(y, labels, mapping=kmeans_mapping)
+    if "knn" in probes:
+        with clock("knn"):
+            record["knn_test"] = KNN(k=k, metric="hamming").fit(codes_tr, ytr).score(codes_te, yte)
+    if "lr" in probes:
+        with clock("lr"):
+            lr = LogisticRegression(C=C, multi_class=multi_class).fit(codes_tr, ytr)
+            record["lr_test"] = lr.score(codes_te, yte)
+    return record
+
+
+@contextlib.contextmanager
+def _timed(record, step):
+    """Store the seconds the `with` block took as record["time_<step>"]."""
+    start = time.perf_counter()
+    yield
+    record[f"time_{step}"] = time.perf_counter() - start
+
+
+def format_record(record) -> str:
+    """A two-column text table of an `encoding_properties` record, for the terminal."""
+    rows = []
+    for key in (
+        "train_acc",
+        "test_acc",
+        "train_loss",
+        "test_loss",
+        "rr_train",
+        "rr_test",
+        "kmeans_train",
+        "kmeans_test",
+        "knn_test",
+        "lr_test",
+        "n_bits",
+    ):
+        if key in record:
+            value = record[key]
+            shown = f"{value:d}" if isinstance(value, int) else f"{value:.4f}"
+            rows.append((key, shown))
+    times = [(k[5:], f"{v:.2f}s") for k, v in record.items() if k.startswith("time_")]
+    width = max(len(k) for k, _ in rows + times)
+    lines = [f"{k:<{width}}  {v:>8}" for k, v in rows]
+    lines.append("time: " + ", ".join(f"{k} {v}" for k, v in times))
+    return "\n".join(lines)
