@@ -85,8 +85,9 @@ def test_score_is_accuracy():
 @pytest.mark.parametrize("integer_valued", [True, False])
 @pytest.mark.parametrize("k", [1, 5, 40])
 def test_euclidean_matches_brute_force(integer_valued, k, monkeypatch):
-    # A tiny block budget forces several query blocks.
-    monkeypatch.setattr(knn_module, "_BLOCK_BYTES", 8 * 40 * 7)
+    # Tiny tiles: several blocks of queries and of training rows, k across tiles.
+    monkeypatch.setattr(knn_module, "_QUERY_BLOCK", 7)
+    monkeypatch.setattr(knn_module, "_TRAIN_BLOCK", 11)
     rng = np.random.default_rng(k)
     if integer_valued:  # small integers: exact arithmetic and many ties
         train = rng.integers(0, 3, (40, 3)).astype(float)
@@ -103,14 +104,16 @@ def test_euclidean_matches_brute_force(integer_valued, k, monkeypatch):
     np.testing.assert_array_equal(model.predict(query), brute_vote(y[ref_idx]))
 
 
-def test_select_kernel_matches_numpy_twin():
+def test_merge_kernel_matches_numpy_twin():
     rng = np.random.default_rng(0)
     for k in (1, 3, 50):
         qt = rng.integers(-3, 3, (17, 50)).astype(float)  # many ties
         sq = rng.integers(0, 4, 50).astype(float)
-        idx = np.empty((17, k), np.int64)
-        key = np.empty((17, k))
-        knn_module._select_k_smallest(qt, sq, k, idx, key)
+        idx = np.full((17, k), -1, np.int64)
+        key = np.full((17, k), np.inf)
+        for start in (0, 20, 33):  # three tiles of training columns, merged in order
+            stop = {0: 20, 20: 33, 33: 50}[start]
+            knn_module._merge_k_smallest(qt[:, start:stop], sq[start:stop], start, idx, key)
         ref_idx, ref_key = knn_module._k_smallest_reference(qt, sq, k)
         np.testing.assert_array_equal(idx, ref_idx)
         np.testing.assert_array_equal(key, ref_key)

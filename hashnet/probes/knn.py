@@ -11,7 +11,8 @@ Two metrics:
 - "euclidean": X is a 2D float array, or `Codes` read as 0/1 vectors. For 0/1 vectors
   ||a - b||^2 = popcount(a XOR b), so on codes the Euclidean neighbours *are* the Hamming
   neighbours (distance sqrt(Hamming)); we use the fast Hamming search for them. Float arrays go
-  through BLAS: ||q - t||^2 = ||q||^2 - 2 q.t + ||t||^2, one block of queries at a time.
+  through BLAS: ||q - t||^2 = ||q||^2 - 2 q.t + ||t||^2, one tile of the distance matrix at a
+  time.
 
 Neighbours are always ordered by (distance, training index): among equally distant training
 examples the one that comes first in the training set counts as nearer. That makes results
@@ -23,14 +24,16 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from numba import prange
 
 from hashnet._validation import check_X, check_y
 from hashnet.codes import Codes, hamming_knn
-from hashnet.kernels._jit import parallel_kernel
+from hashnet.kernels._jit import kernel
 
 _METRICS = ("hamming", "euclidean")
-_BLOCK_BYTES = 64 * 2**20  # memory for one block of the (queries x training) distance matrix
+# The (queries x training) products are computed one tile at a time: 512 x 8192 float64 is
+# 32 MiB, big enough for an efficient BLAS product, small enough to stay in a large cache.
+_QUERY_BLOCK = 512
+_TRAIN_BLOCK = 8192
 
 
 class KNN:
@@ -69,7 +72,7 @@ class KNN:
         self._X_train = X
         self.n_train_ = len(X)
         if not isinstance(X, Codes):
-            self._sq_train = np.einsum("ij,ij->i", X, X)  # ||t||^2, reused by every query block
+            self._sq_train = np.einsum("ij,ij->i", X, X)  # ||t||^2, reused by every tile
         return self
 
     def _check_input(self, X, n_bits, name):
@@ -156,61 +159,69 @@ class KNN:
 
 
 def _euclidean_knn(Q, T, sq_train, k):
-    """Exact Euclidean k-NN of the rows of Q among the rows of T, blocked over queries.
+    """Exact Euclidean k-NN of the rows of Q among the rows of T, one tile at a time.
 
-    The (queries x training) matrix of squared distances comes from one BLAS product,
-    d2 = ||q||^2 - 2 Q T^T + ||t||^2, for a block of queries at a time so that memory stays
-    bounded. The ranking within a row does not need ||q||^2 (the same for the whole row), so
-    the selection ranks by key = ||t||^2 - 2 q.t and ||q||^2 is added to the k returned.
+    Squared distances come from one BLAS product per tile, d2 = ||q||^2 - 2 q.t + ||t||^2.
+    Within a query's row ||q||^2 is a constant, so the search ranks by key = ||t||^2 - 2 q.t and
+    adds ||q||^2 only to the k keys it returns. Tiles of training rows are visited in order,
+    each query keeping its best k so far, so memory stays bounded for any data size.
     """
     n_q, n_t = len(Q), len(T)
-    block = max(1, min(n_q, _BLOCK_BYTES // (8 * n_t)))
-    distances = np.empty((n_q, k), dtype=np.float64)
-    indices = np.empty((n_q, k), dtype=np.int64)
-    products = np.empty((block, n_t), dtype=np.float64)
-    sq_query = np.einsum("ij,ij->i", Q, Q)
-    for start in range(0, n_q, block):
-        stop = min(start + block, n_q)
-        qt = products[: stop - start]
-        np.dot(Q[start:stop], T.T, out=qt)
-        _select_k_smallest(qt, sq_train, k, indices[start:stop], distances[start:stop])
-    distances += sq_query[:, None]
-    np.maximum(distances, 0.0, out=distances)  # rounding can dip just below 0
-    return np.sqrt(distances, out=distances), indices
+    best_key = np.full((n_q, k), np.inf)
+    best_index = np.full((n_q, k), -1, dtype=np.int64)
+    q_block, t_block = min(n_q, _QUERY_BLOCK), min(n_t, _TRAIN_BLOCK)
+    buffer = np.empty(q_block * t_block)
+    for q0 in range(0, n_q, q_block):
+        queries = Q[q0 : q0 + q_block]
+        for t0 in range(0, n_t, t_block):
+            train = T[t0 : t0 + t_block]
+            qt = buffer[: len(queries) * len(train)].reshape(len(queries), len(train))
+            np.dot(queries, train.T, out=qt)
+            _merge_k_smallest(
+                qt,
+                sq_train[t0 : t0 + t_block],
+                t0,
+                best_index[q0 : q0 + q_block],
+                best_key[q0 : q0 + q_block],
+            )
+    best_key += np.einsum("ij,ij->i", Q, Q)[:, None]
+    np.maximum(best_key, 0.0, out=best_key)  # rounding can dip just below 0
+    return np.sqrt(best_key, out=best_key), best_index
 
 
-@parallel_kernel
-def _select_k_smallest(qt, sq_train, k, out_index, out_key):
-    """Per row i: the k smallest key_j = sq_train[j] - 2 qt[i, j], ordered by (key, j).
+@kernel
+def _merge_k_smallest(qt, sq_train, offset, best_index, best_key):
+    """Merge key_j = sq_train[j] - 2 qt[i, j] (training index offset + j) into row i's best k.
 
-    Each row keeps a sorted list of its best k; most j are rejected by one comparison with the
-    current k-th. Scanning j upwards and admitting only *strictly* smaller keys means that among
-    equal keys the smaller index wins, so the answer is unique. `_k_smallest_reference` is the
-    plain NumPy twin.
+    best_key / best_index (n, k) hold each row's k smallest keys so far, sorted by (key,
+    index); they start as +inf / -1. Most j are rejected by one comparison with the current
+    k-th. Tiles come in increasing training index and only *strictly* smaller keys get in, so
+    among equal keys the smaller index wins and the answer is unique. One thread on purpose:
+    between BLAS products a threaded kernel fights OpenBLAS's waiting threads for the cores
+    (measured: slower, not faster). `_k_smallest_reference` is the plain NumPy twin.
     """
-    for i in prange(qt.shape[0]):
-        best_key = np.full(k, np.inf)
-        best_idx = np.full(k, -1, np.int64)
+    k = best_key.shape[1]
+    for i in range(qt.shape[0]):
+        worst = best_key[i, k - 1]
         for j in range(qt.shape[1]):
             key = sq_train[j] - 2.0 * qt[i, j]
-            if key < best_key[k - 1]:
+            if key < worst:
                 pos = k - 1
-                while pos > 0 and best_key[pos - 1] > key:
-                    best_key[pos] = best_key[pos - 1]
-                    best_idx[pos] = best_idx[pos - 1]
+                while pos > 0 and best_key[i, pos - 1] > key:
+                    best_key[i, pos] = best_key[i, pos - 1]
+                    best_index[i, pos] = best_index[i, pos - 1]
                     pos -= 1
-                best_key[pos] = key
-                best_idx[pos] = j
-        out_index[i] = best_idx
-        out_key[i] = best_key
+                best_key[i, pos] = key
+                best_index[i, pos] = j + offset
+                worst = best_key[i, k - 1]
 
 
 def _k_smallest_reference(qt, sq_train, k):
-    """NumPy twin of `_select_k_smallest`: returns (indices, keys), each (n, k).
+    """NumPy twin of `_merge_k_smallest` on one whole matrix: (indices, keys), each (n, k).
 
     argpartition finds k smallest keys in linear time but, when several entries tie with the
-    k-th key, picks among them arbitrarily; such rows are redone by hand: every key below the
-    k-th, then the tied entries with the smallest indices.
+    k-th key, picks among them arbitrarily; so each row is rebuilt: every key below the k-th,
+    then the tied entries with the smallest indices.
     """
     key = sq_train - 2.0 * qt
     idx = np.argpartition(key, k - 1, axis=1)[:, :k]
