@@ -214,3 +214,91 @@ def test_code_groups_kernel(n, n_bits):
     same_hash = np.zeros(n, np.uint64)
     ids = cpu.code_groups(words, np.arange(n), same_hash)
     np.testing.assert_array_equal(ids, reference.code_groups(words))
+
+
+# --- probe kernels: K-Means, K-NN, logistic regression -----------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 255, 700])  # around the 256-row blocks of the K-Means kernels
+def test_kmeans_kernels(n):
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, 7))
+    x_sq = np.einsum("nd,nd->n", X, X)
+    centers = rng.normal(size=(4, 7))
+    sums, counts = np.empty((4, 7)), np.empty(4, np.int64)
+
+    def lloyd_pass(labels):
+        args = X, x_sq, centers, labels, np.empty(n), sums, counts
+        copies, changed = run_both("kmeans_lloyd_pass", *args)
+        assert changed[0] == changed[1]
+        assert_same(copies, np.float64)
+        return copies[0][3], changed[0]
+
+    labels, changed = lloyd_pass(np.full(n, -1, np.int64))
+    assert changed == n  # every label starts at -1
+    lloyd_pass(rng.integers(0, 4, n))  # some labels change
+    assert lloyd_pass(labels)[1] == 0  # the nearest centres once more: no label changes
+
+    rows = rng.integers(n, size=3)
+    closest = rng.random(n) * 10
+    copies, totals = run_both(
+        "kmeans_plus_plus_candidates", X, x_sq, rows, closest, np.empty((n, 3))
+    )
+    assert_same(copies, np.float64)
+    np.testing.assert_allclose(totals[0], totals[1], rtol=1e-12)
+
+    dist = rng.integers(0, 5, size=(n, 4)).astype(np.int32)  # small range: many ties
+    labels = np.zeros(n, np.int64)
+    copies, changed = run_both("nearest_from_distances", dist, labels, np.empty(n, np.int64))
+    assert changed[0] == changed[1]
+    np.testing.assert_array_equal(copies[0][1], copies[1][1])
+    np.testing.assert_array_equal(copies[0][2], copies[1][2])
+
+    bits = rng.integers(0, 2, size=(n, 9)).astype(np.uint8)
+    labels = copies[0][1]
+    sums, counts = np.empty((4, 9), np.int64), np.empty(4, np.int64)
+    copies, _ = run_both("cluster_sums", bits, labels, sums, counts)
+    np.testing.assert_array_equal(copies[0][2], copies[1][2])
+    np.testing.assert_array_equal(copies[0][3], copies[1][3])
+
+    _, errors = run_both("squared_error", X, centers, labels)
+    assert errors[0] == pytest.approx(errors[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 3, 50])
+def test_merge_k_smallest_kernel(k):
+    rng = np.random.default_rng(k)
+    qt = rng.integers(-3, 3, (17, 50)).astype(float)  # small integers: many equal keys
+    sq = rng.integers(0, 4, 50).astype(float)
+    index, key = np.full((17, k), -1, np.int64), np.full((17, k), np.inf)
+    for start, stop in ((0, 20), (20, 33), (33, 50)):  # tiles of training columns, in order
+        copies, _ = run_both(
+            "merge_k_smallest", qt[:, start:stop], sq[start:stop], start, index, key
+        )
+        np.testing.assert_array_equal(copies[0][3], copies[1][3])
+        np.testing.assert_array_equal(copies[0][4], copies[1][4])
+        index, key = copies[0][3], copies[0][4]
+    # After the last tile: the k smallest keys of each row, equal keys by the smaller index.
+    all_keys = sq - 2.0 * qt
+    order = np.argsort(all_keys, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(index, order)
+    np.testing.assert_array_equal(key, np.take_along_axis(all_keys, order, axis=1))
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("n,n_bytes,width", [(1, 1, 2), (1, 3, 5), (7, 2, 3), (40, 5, 10)])
+def test_table_xent_kernel(binary, n, n_bytes, width):
+    rng = np.random.default_rng(n * 100 + n_bytes)
+    width = 1 if binary else width
+    code_bytes = rng.integers(0, 256, (n, n_bytes)).astype(np.uint8)
+    code_bytes[:, 0] = rng.integers(0, 3, n)  # few values: several examples share a bin
+    tables = rng.normal(size=(n_bytes, 256, width)) * 3
+    tables[0, 0, 0] += 1000.0  # huge logits: only the overflow-free forms stay finite
+    tables[0, 1, 0] -= 1000.0
+    shift = rng.normal(size=width)
+    y = rng.integers(0, 2 if binary else width, n)
+    hist = rng.normal(size=(n_bytes, 256, width))  # the kernel adds into hist
+    copies, losses = run_both("table_xent", code_bytes, tables, shift, y, binary, hist)
+    assert np.isfinite(losses[0])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    assert_same(copies, np.float64)

@@ -9,7 +9,6 @@ import pytest
 from scipy.cluster.vq import kmeans2
 
 from hashnet.codes import Codes
-from hashnet.probes import _kmeans_kernels as kk
 from hashnet.probes.kmeans import KMeans, _EuclideanRuns, _HammingRuns
 from hashnet.probes.metrics import cluster_accuracy, contingency_matrix
 
@@ -190,55 +189,6 @@ def test_hamming_empty_cluster_is_reseeded():
     assert np.bincount(labels, minlength=3).min() >= 1
     dist = hamming_matrix(bits, centers.bits())
     assert inertia == dist[np.arange(len(bits)), labels].sum()
-
-
-# --- kernels against their NumPy twins --------------------------------------------------------
-
-
-@pytest.mark.parametrize("n", [1, 255, 700])
-def test_kernels_match_numpy_twins(n):
-    rng = np.random.default_rng(n)
-    X = rng.normal(size=(n, 7))
-    x_sq = np.einsum("nd,nd->n", X, X)
-    centers = rng.normal(size=(4, 7))
-    outs = []
-    for fn in (kk.lloyd_pass, kk.lloyd_pass_reference):
-        labels, best = np.full(n, -1, np.int64), np.empty(n)
-        sums, counts = np.empty((4, 7)), np.empty(4, np.int64)
-        changed = fn(X, x_sq, centers, labels, best, sums, counts)
-        outs.append((changed, labels, best, sums, counts))
-    assert outs[0][0] == outs[1][0] == n
-    for a, b in zip(outs[0][1:], outs[1][1:]):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-    rows = rng.integers(n, size=3)
-    closest = rng.random(n) * 10
-    o1, o2 = np.empty((n, 3)), np.empty((n, 3))
-    t1 = kk.plus_plus_candidates(X, x_sq, rows, closest, o1)
-    t2 = kk.plus_plus_candidates_reference(X, x_sq, rows, closest, o2)
-    np.testing.assert_allclose(o1, o2, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(t1, t2, rtol=1e-12)
-
-    dist = rng.integers(0, 5, size=(n, 4)).astype(np.int32)  # small range: many ties
-    l1, l2 = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    b1, b2 = np.empty(n, np.int64), np.empty(n, np.int64)
-    assert kk.nearest_from_distances(dist, l1, b1) == kk.nearest_from_distances_reference(
-        dist, l2, b2
-    )
-    np.testing.assert_array_equal(l1, l2)
-    np.testing.assert_array_equal(b1, b2)
-
-    bits = rng.integers(0, 2, size=(n, 9)).astype(np.uint8)
-    s1, s2 = np.empty((4, 9), np.int64), np.empty((4, 9), np.int64)
-    c1, c2 = np.empty(4, np.int64), np.empty(4, np.int64)
-    kk.cluster_sums(bits, l1, s1, c1)
-    kk.cluster_sums_reference(bits, l1, s2, c2)
-    np.testing.assert_array_equal(s1, s2)
-    np.testing.assert_array_equal(c1, c2)
-
-    assert kk.squared_error(X, centers, l1) == pytest.approx(
-        kk.squared_error_reference(X, centers, l1), rel=1e-12
-    )
 
 
 # --- cluster accuracy -----------------------------------------------------------------------

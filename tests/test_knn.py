@@ -104,21 +104,6 @@ def test_euclidean_matches_brute_force(integer_valued, k, monkeypatch):
     np.testing.assert_array_equal(model.predict(query), brute_vote(y[ref_idx]))
 
 
-def test_merge_kernel_matches_numpy_twin():
-    rng = np.random.default_rng(0)
-    for k in (1, 3, 50):
-        qt = rng.integers(-3, 3, (17, 50)).astype(float)  # many ties
-        sq = rng.integers(0, 4, 50).astype(float)
-        idx = np.full((17, k), -1, np.int64)
-        key = np.full((17, k), np.inf)
-        for start in (0, 20, 33):  # three tiles of training columns, merged in order
-            stop = {0: 20, 20: 33, 33: 50}[start]
-            knn_module._merge_k_smallest(qt[:, start:stop], sq[start:stop], start, idx, key)
-        ref_idx, ref_key = knn_module._k_smallest_reference(qt, sq, k)
-        np.testing.assert_array_equal(idx, ref_idx)
-        np.testing.assert_array_equal(key, ref_key)
-
-
 def test_euclidean_on_codes_is_sqrt_hamming():
     rng = np.random.default_rng(5)
     train, query = random_bits(rng, 60, 13), random_bits(rng, 9, 13)

@@ -111,7 +111,7 @@ def test_fit_matches_a_generic_minimiser(fit_intercept):
     X, y = blobs(rng, 80, 3, 3, spread=2.0)
     X += 4.0  # off-centre inputs: the intercept has work to do
     y = np.array([10, 20, 30])[y]
-    model = LogisticRegression(C=0.5, fit_intercept=fit_intercept).fit(X, y)
+    model = LogisticRegression(C=0.5, fit_intercept=fit_intercept, tol=1e-8).fit(X, y)
     # The same objective minimised by BFGS with finite-difference gradients.
     y_index = np.searchsorted(model.classes_, y)
 
@@ -134,7 +134,7 @@ def test_fit_matches_a_generic_minimiser(fit_intercept):
 def test_separable_data_is_separated():
     rng = np.random.default_rng(0)
     X, y = blobs(rng, 300, 5, 4, spread=0.3)
-    model = LogisticRegression(C=10.0).fit(X, y)
+    model = LogisticRegression(C=10.0, tol=1e-8).fit(X, y)
     assert model.score(X, y) == 1.0
     proba = model.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -146,7 +146,7 @@ def test_matches_sklearn():
     linear_model = pytest.importorskip("sklearn.linear_model")
     rng = np.random.default_rng(2)
     X, y = blobs(rng, 600, 20, 4, spread=4.0)  # overlapping classes
-    ours = LogisticRegression(C=0.8).fit(X, y)
+    ours = LogisticRegression(C=0.8, tol=1e-8).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's FutureWarnings about its options
         ref = linear_model.LogisticRegression(C=0.8, tol=1e-10, max_iter=10000).fit(X, y)
@@ -162,7 +162,7 @@ def test_ovo_fits_each_pair_on_its_two_classes():
     rng = np.random.default_rng(4)
     X, y = blobs(rng, 240, 4, 4, spread=2.5)
     y = np.array([-1, 3, 8, 9])[y]
-    model = LogisticRegression(C=2.0, multi_class="ovo").fit(X, y)
+    model = LogisticRegression(C=2.0, multi_class="ovo", tol=1e-8).fit(X, y)
     assert model.coef_.shape == (6, 4) and model.intercept_.shape == (6,)
     assert model.n_iter_.shape == (6,)
     for p, (a, b) in enumerate(model.pairs_):
@@ -190,7 +190,7 @@ def test_ovo_matches_sklearn_one_vs_one():
     assert sklearn
     rng = np.random.default_rng(9)
     X, y = blobs(rng, 400, 6, 5, spread=3.0)
-    ours = LogisticRegression(C=1.0, multi_class="ovo").fit(X, y)
+    ours = LogisticRegression(C=1.0, multi_class="ovo", tol=1e-8).fit(X, y)
     ref = OneVsOneClassifier(SkLogistic(C=1.0, tol=1e-10, max_iter=10000)).fit(X, y)
     assert np.mean(ours.predict(X) == ref.predict(X)) >= 0.98
     np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-3)

@@ -52,6 +52,22 @@ def _exercise(dtype) -> None:
         cpu.hamming_knn(words, words, 1, np.empty((2, 1), np.int64), np.empty((2, 1), np.int64))
         hashes = cpu.row_hashes(words)
         cpu.code_groups(words, np.argsort(hashes), hashes)
+        # Probes: float64 features, int64 labels and indices, whatever the network's dtype.
+        X, x_sq, labels = np.ones((2, 3)), np.ones(2), np.zeros(2, np.int64)
+        counts = np.empty(1, np.int64)
+        cpu.kmeans_lloyd_pass(X, x_sq, X[:1], labels, np.empty(2), np.empty((1, 3)), counts)
+        cpu.kmeans_plus_plus_candidates(X, x_sq, np.zeros(1, np.int64), x_sq, np.empty((2, 1)))
+        cpu.squared_error(X, X[:1], labels)
+        cpu.nearest_from_distances(np.zeros((2, 1), np.int32), labels, np.empty(2, np.int64))
+        cpu.cluster_sums(mask, labels, np.empty((1, 3), np.int64), counts)
+        best_index, best_key = np.full((2, 1), -1, np.int64), np.full((2, 1), np.inf)
+        cpu.merge_k_smallest(X, np.ones(3), 0, best_index, best_key)
+        # The code bytes are a view of the uint64 words: strided, unless every byte is used.
+        all_bytes = words.view(np.uint8)
+        for code_bytes in (all_bytes[:, :1], all_bytes):
+            n_bytes = code_bytes.shape[1]
+            tables, hist = np.zeros((n_bytes, 256, 1)), np.zeros((n_bytes, 256, 1))
+            cpu.table_xent(code_bytes, tables, np.zeros(1), labels, True, hist)
 
 
 def warmup(dtypes=("float32", "float64"), verbose=True) -> float:

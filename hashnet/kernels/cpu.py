@@ -493,3 +493,227 @@ def row_hashes(words):
             h = x ^ (x >> np.uint64(31))
         out[i] = h
     return out
+
+
+# --- probes: K-Means, K-NN, logistic regression ------------------------------------------------
+# Squared Euclidean distances come from one matrix product: ||x - c||^2 = ||x||^2 - 2 x.c +
+# ||c||^2, and the x.c for all samples and centres is X @ C.T, which BLAS does at full speed.
+# What is left (pick the nearest centre, add each sample into its cluster's sum) is a cheap pass
+# over the samples, and the real cost of an iteration is *reading X from memory*. So the K-Means
+# kernels walk X in blocks of KMEANS_BLOCK rows: BLAS multiplies a block by the centres, and the
+# same block, still in the CPU cache, is then assigned and summed. X is read from memory once per
+# iteration instead of two or three times.
+
+KMEANS_BLOCK = 256  # rows per block: 256 x 100 float64 features = 200 KB, fits in the L2 cache
+
+
+@kernel
+def kmeans_lloyd_pass(X, x_sq, centers, labels, best, sums, counts):
+    """One assignment pass of Lloyd's algorithm, with the sums the centre update needs.
+
+    For each row x_i of X (with x_sq[i] = ||x_i||^2): labels[i] = the nearest centre (ties go to
+    the lowest index), best[i] = the squared distance to it. sums[k] / counts[k] become the sum
+    and number of the rows labelled k, so the new centres are sums / counts. Returns how many
+    labels changed, which tells Lloyd's loop when it has converged.
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    centers_t = np.ascontiguousarray(centers.T)
+    c_sq = np.zeros(k)
+    for j in range(k):
+        for f in range(d):
+            c_sq[j] += centers[j, f] * centers[j, f]
+    xc = np.empty((KMEANS_BLOCK, k))
+    sums[:] = 0
+    counts[:] = 0
+    changed = 0
+    for start in range(0, n, KMEANS_BLOCK):
+        stop = min(start + KMEANS_BLOCK, n)
+        block = xc[: stop - start]
+        np.dot(X[start:stop], centers_t, block)  # BLAS: x.c for this block
+        for i in range(start, stop):
+            r = i - start
+            # ||x||^2 is the same for every centre, so the nearest minimises ||c||^2 - 2 x.c
+            arg = 0
+            low = c_sq[0] - 2.0 * block[r, 0]
+            for j in range(1, k):
+                dist = c_sq[j] - 2.0 * block[r, j]
+                if dist < low:
+                    low = dist
+                    arg = j
+            if labels[i] != arg:
+                changed += 1
+                labels[i] = arg
+            best[i] = max(x_sq[i] + low, 0.0)  # rounding can dip just below 0
+            counts[arg] += 1
+            for f in range(d):
+                sums[arg, f] += X[i, f]
+    return changed
+
+
+@kernel
+def kmeans_plus_plus_candidates(X, x_sq, rows, closest, out):
+    """Try the samples `rows` as the next k-means++ centre.
+
+    closest[i] is the squared distance of sample i to its nearest centre so far. Fills
+    out[i, t] = min(closest[i], ||x_i - x_rows[t]||^2), sample i's distance once candidate t is
+    added, and returns the totals out.sum(axis=0): the inertia each candidate would leave.
+    """
+    n, d = X.shape
+    m = rows.shape[0]
+    cand_t = np.ascontiguousarray(X[rows].T)
+    xy = np.empty((KMEANS_BLOCK, m))
+    totals = np.zeros(m)
+    for start in range(0, n, KMEANS_BLOCK):
+        stop = min(start + KMEANS_BLOCK, n)
+        block = xy[: stop - start]
+        np.dot(X[start:stop], cand_t, block)
+        for i in range(start, stop):
+            for t in range(m):
+                dist = max(x_sq[i] - 2.0 * block[i - start, t] + x_sq[rows[t]], 0.0)
+                dist = min(dist, closest[i])
+                out[i, t] = dist
+                totals[t] += dist
+    return totals
+
+
+@kernel
+def nearest_from_distances(dist, labels, best):
+    """Nearest centre from a full (N, K) distance matrix (K-Means with Hamming distances).
+
+    Same contract as kmeans_lloyd_pass: labels[i] = argmin (ties to the lowest index),
+    best[i] = the minimum; returns how many labels changed.
+    """
+    n, k = dist.shape
+    changed = 0
+    for i in range(n):
+        arg = 0
+        low = dist[i, 0]
+        for j in range(1, k):
+            if dist[i, j] < low:
+                low = dist[i, j]
+                arg = j
+        if labels[i] != arg:
+            changed += 1
+            labels[i] = arg
+        best[i] = low
+    return changed
+
+
+@kernel
+def cluster_sums(X, labels, sums, counts):
+    """sums[k] = sum of the rows of X labelled k, counts[k] = how many there are.
+
+    For 0/1 code bits the sums count how many members have each bit set, which is all the
+    majority vote of the Hamming centre update needs.
+    """
+    n, d = X.shape
+    sums[:] = 0
+    counts[:] = 0
+    for i in range(n):
+        k = labels[i]
+        counts[k] += 1
+        for f in range(d):
+            sums[k, f] += X[i, f]
+
+
+@kernel
+def squared_error(X, centers, labels):
+    """sum_i ||x_i - c_{labels[i]}||^2, summed directly (no cancellation, unlike the expansion)."""
+    n, d = X.shape
+    # one running total per feature: the loop over features then has no chain of dependent
+    # additions and vectorises (a single scalar total would wait on each add in turn)
+    per_feature = np.zeros(d)
+    for i in range(n):
+        k = labels[i]
+        for f in range(d):
+            diff = X[i, f] - centers[k, f]
+            per_feature[f] += diff * diff
+    return per_feature.sum()
+
+
+@kernel
+def merge_k_smallest(qt, sq_train, offset, best_index, best_key):
+    """Merge key_j = sq_train[j] - 2 qt[i, j] (training index offset + j) into row i's best k.
+
+    The inner step of the tiled Euclidean K-NN search: qt (n, m) is one tile of query x training
+    dot products. best_key / best_index (n, k) hold each row's k smallest keys so far, sorted by
+    (key, index); they start as +inf / -1. Most j are rejected by one comparison with the current
+    k-th. Tiles come in increasing training index and only *strictly* smaller keys get in, so
+    among equal keys the smaller index wins and the answer is unique. One thread on purpose:
+    between BLAS products a threaded kernel fights OpenBLAS's waiting threads for the cores
+    (measured: slower, not faster).
+    """
+    k = best_key.shape[1]
+    for i in range(qt.shape[0]):
+        worst = best_key[i, k - 1]
+        for j in range(qt.shape[1]):
+            key = sq_train[j] - 2.0 * qt[i, j]
+            if key < worst:
+                pos = k - 1
+                while pos > 0 and best_key[i, pos - 1] > key:
+                    best_key[i, pos] = best_key[i, pos - 1]
+                    best_index[i, pos] = best_index[i, pos - 1]
+                    pos -= 1
+                best_key[i, pos] = key
+                best_index[i, pos] = j + offset
+                worst = best_key[i, k - 1]
+
+
+@kernel
+def table_xent(code_bytes, tables, shift, y, binary, hist):
+    """Mean cross-entropy of the logits z_i = shift + sum_p tables[p, code_bytes[i, p]].
+
+    The data term of logistic regression on packed codes: byte p of a code selects bits
+    8p .. 8p+7, and tables[p, v] (256 rows per byte position) is the sum of the weight rows at
+    the bits set in v, so x_i W is one lookup per byte. Adds dZ_i = d(mean CE)/dz_i into
+    hist[p, code_bytes[i, p]] for every byte p, from which the caller gets X^T dZ.
+    Multinomial: CE_i = logsumexp(z_i) - z_i[y_i] with the max shift,
+    dZ_i = (softmax(z_i) - onehot(y_i)) / n. Binary (one logit, y holds 0/1 targets t):
+    CE_i = log(1 + e^z) - t z = max(z, 0) + log(1 + e^-|z|) - t z, dZ_i = (sigma(z) - t) / n;
+    both forms stay finite for any z.
+
+    One thread on purpose: L-BFGS calls this between its own small BLAS calls, and a
+    multi-threaded kernel there fights OpenBLAS's waiting threads for the cores (measured: the
+    fit got 1.5x to 6x slower, worst for the many small one-vs-one problems).
+    """
+    n, n_bytes = code_bytes.shape
+    width = shift.shape[0]
+    z = np.empty(width)
+    loss = 0.0
+    for i in range(n):
+        for k in range(width):
+            z[k] = shift[k]
+        for p in range(n_bytes):
+            row = tables[p, code_bytes[i, p]]
+            for k in range(width):
+                z[k] += row[k]
+        if binary:
+            t = float(y[i])
+            zi = z[0]
+            loss += max(zi, 0.0) + math.log1p(math.exp(-abs(zi))) - t * zi
+            if zi >= 0.0:
+                sigma = 1.0 / (1.0 + math.exp(-zi))
+            else:
+                e = math.exp(zi)
+                sigma = e / (1.0 + e)
+            z[0] = (sigma - t) / n
+        else:
+            top = z[0]
+            for k in range(1, width):
+                top = max(top, z[k])
+            z_label = z[y[i]]
+            total = 0.0
+            for k in range(width):
+                z[k] = math.exp(z[k] - top)
+                total += z[k]
+            loss += math.log(total) + top - z_label
+            inv = 1.0 / (total * n)
+            for k in range(width):
+                z[k] *= inv
+            z[y[i]] -= 1.0 / n
+        for p in range(n_bytes):
+            h = hist[p, code_bytes[i, p]]
+            for k in range(width):
+                h[k] += z[k]
+    return loss / n

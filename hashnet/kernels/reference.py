@@ -169,3 +169,69 @@ def code_groups(words, order=None, hashes=None):
     rank = np.empty(len(first), np.int64)
     rank[np.argsort(first)] = np.arange(len(first))
     return rank[inverse.ravel()]
+
+
+# --- probes: K-Means, K-NN, logistic regression ----------------------------------------------
+
+
+def kmeans_lloyd_pass(X, x_sq, centers, labels, best, sums, counts):
+    d = x_sq[:, None] - 2.0 * (X @ centers.T) + np.sum(centers**2, axis=1)[None, :]
+    arg = np.argmin(d, axis=1)
+    changed = int(np.count_nonzero(arg != labels))
+    labels[:] = arg
+    best[:] = np.maximum(d[np.arange(len(d)), arg], 0.0)
+    cluster_sums(X, labels, sums, counts)
+    return changed
+
+
+def kmeans_plus_plus_candidates(X, x_sq, rows, closest, out):
+    d = x_sq[:, None] - 2.0 * (X @ X[rows].T) + x_sq[rows][None, :]
+    out[:] = np.minimum(np.maximum(d, 0.0), closest[:, None])
+    return out.sum(axis=0)
+
+
+def nearest_from_distances(dist, labels, best):
+    arg = np.argmin(dist, axis=1)  # the first minimum: ties go to the lowest index
+    changed = int(np.count_nonzero(arg != labels))
+    labels[:] = arg
+    best[:] = dist[np.arange(len(dist)), arg]
+    return changed
+
+
+def cluster_sums(X, labels, sums, counts):
+    sums[:] = 0
+    counts[:] = np.bincount(labels, minlength=len(counts))
+    np.add.at(sums, labels, X)
+
+
+def squared_error(X, centers, labels):
+    return float(np.sum((X - centers[labels]) ** 2))
+
+
+def merge_k_smallest(qt, sq_train, offset, best_index, best_key):
+    """Pool the current best k with the whole tile, sort by (key, index), keep the first k."""
+    k = best_key.shape[1]
+    key = sq_train[None, :] - 2.0 * qt
+    index = np.broadcast_to(offset + np.arange(qt.shape[1]), key.shape)
+    all_key = np.concatenate([best_key, key], axis=1)
+    all_index = np.concatenate([best_index, index], axis=1)
+    order = np.lexsort((all_index, all_key), axis=1)[:, :k]  # by key, then by index
+    best_key[...] = np.take_along_axis(all_key, order, axis=1)
+    best_index[...] = np.take_along_axis(all_index, order, axis=1)
+
+
+def table_xent(code_bytes, tables, shift, y, binary, hist):
+    n, n_bytes = code_bytes.shape
+    position = np.arange(n_bytes)
+    z = shift + tables[position[None, :], code_bytes].sum(axis=1)  # (n, width) logits
+    if binary:
+        t, zi = y.astype(np.float64), z[:, 0]
+        log1p_exp = np.logaddexp(0.0, zi)  # log(1 + e^z) without overflow
+        loss = np.mean(log1p_exp - t * zi)
+        dz = (np.exp(zi - log1p_exp) - t)[:, None] / n  # sigma(z) = e^z / (1 + e^z)
+    else:
+        dz = np.empty_like(z)
+        loss, _ = softmax_xent(z, y, dz)
+    for p in range(n_bytes):
+        np.add.at(hist[p], code_bytes[:, p], dz)
+    return float(loss)

@@ -32,13 +32,7 @@ import numpy as np
 
 from hashnet._validation import check_random_state, check_X
 from hashnet.codes import Codes, hamming_distances
-from hashnet.probes._kmeans_kernels import (
-    cluster_sums,
-    lloyd_pass,
-    nearest_from_distances,
-    plus_plus_candidates,
-    squared_error,
-)
+from hashnet.kernels import cpu as K
 
 METRICS = ("euclidean", "hamming")
 
@@ -114,14 +108,16 @@ class KMeans:
             codes = _check_codes(X, "X", n_bits=self.n_features_in_)
             dist = hamming_distances(codes, self.cluster_centers_)
             labels = np.full(len(codes), -1, dtype=np.int64)
-            nearest_from_distances(dist, labels, np.empty(len(codes), dtype=np.int64))
+            K.nearest_from_distances(dist, labels, np.empty(len(codes), dtype=np.int64))
             return labels
         data = _as_float_matrix(X, self.n_features_in_, "X")
         centers = self.cluster_centers_
         labels = np.full(len(data), -1, dtype=np.int64)
         x_sq = np.einsum("nd,nd->n", data, data)
         scratch_sums, scratch_counts = np.empty_like(centers), np.empty(len(centers), np.int64)
-        lloyd_pass(data, x_sq, centers, labels, np.empty(len(data)), scratch_sums, scratch_counts)
+        K.kmeans_lloyd_pass(
+            data, x_sq, centers, labels, np.empty(len(data)), scratch_sums, scratch_counts
+        )
         return labels
 
     def fit_predict(self, X):
@@ -245,7 +241,7 @@ class _EuclideanRuns:
 
     def seed_plus_plus(self, k, rng):
         def try_rows(rows, closest, out):
-            return plus_plus_candidates(self.X, self.x_sq, rows, closest, out)
+            return K.kmeans_plus_plus_candidates(self.X, self.x_sq, rows, closest, out)
 
         return self.X[_greedy_plus_plus(try_rows, len(self.X), k, rng)]
 
@@ -259,7 +255,7 @@ class _EuclideanRuns:
         n_iter = 0
         while n_iter < max_iter:
             n_iter += 1
-            if lloyd_pass(X, self.x_sq, centers, labels, best, sums, counts) == 0:
+            if K.kmeans_lloyd_pass(X, self.x_sq, centers, labels, best, sums, counts) == 0:
                 break  # same assignment as last time, whose means the centres already are
             _fill_empty_clusters(X, best, labels, sums, counts)
             new = sums / counts[:, None]
@@ -268,11 +264,11 @@ class _EuclideanRuns:
             if shift <= self.tol:
                 # the centres moved after the last assignment: assign once more so that
                 # labels_ and inertia_ belong to the centres we return
-                lloyd_pass(X, self.x_sq, centers, labels, best, sums, counts)
+                K.kmeans_lloyd_pass(X, self.x_sq, centers, labels, best, sums, counts)
                 break
         else:
-            lloyd_pass(X, self.x_sq, centers, labels, best, sums, counts)
-        return centers, labels, squared_error(X, centers, labels), n_iter
+            K.kmeans_lloyd_pass(X, self.x_sq, centers, labels, best, sums, counts)
+        return centers, labels, K.squared_error(X, centers, labels), n_iter
 
 
 class _HammingRuns:
@@ -308,14 +304,14 @@ class _HammingRuns:
 
         def assign(centers):
             dist = hamming_distances(codes, centers)
-            return nearest_from_distances(dist, labels, best)
+            return K.nearest_from_distances(dist, labels, best)
 
         n_iter = 0
         while n_iter < max_iter:
             n_iter += 1
             if assign(centers) == 0:
                 break
-            cluster_sums(bits, labels, ones, counts)
+            K.cluster_sums(bits, labels, ones, counts)
             _fill_empty_clusters(bits, best, labels, ones, counts)
             new_bits = (2 * ones > counts[:, None]).astype(np.uint8)  # strict majority
             if np.array_equal(new_bits, center_bits):

@@ -27,7 +27,7 @@ import numpy as np
 
 from hashnet._validation import check_X, check_y
 from hashnet.codes import Codes, hamming_knn
-from hashnet.kernels._jit import kernel
+from hashnet.kernels import cpu as K
 
 _METRICS = ("hamming", "euclidean")
 # The (queries x training) products are computed one tile at a time: 512 x 8192 float64 is
@@ -177,7 +177,7 @@ def _euclidean_knn(Q, T, sq_train, k):
             train = T[t0 : t0 + t_block]
             qt = buffer[: len(queries) * len(train)].reshape(len(queries), len(train))
             np.dot(queries, train.T, out=qt)
-            _merge_k_smallest(
+            K.merge_k_smallest(
                 qt,
                 sq_train[t0 : t0 + t_block],
                 t0,
@@ -187,51 +187,3 @@ def _euclidean_knn(Q, T, sq_train, k):
     best_key += np.einsum("ij,ij->i", Q, Q)[:, None]
     np.maximum(best_key, 0.0, out=best_key)  # rounding can dip just below 0
     return np.sqrt(best_key, out=best_key), best_index
-
-
-@kernel
-def _merge_k_smallest(qt, sq_train, offset, best_index, best_key):
-    """Merge key_j = sq_train[j] - 2 qt[i, j] (training index offset + j) into row i's best k.
-
-    best_key / best_index (n, k) hold each row's k smallest keys so far, sorted by (key,
-    index); they start as +inf / -1. Most j are rejected by one comparison with the current
-    k-th. Tiles come in increasing training index and only *strictly* smaller keys get in, so
-    among equal keys the smaller index wins and the answer is unique. One thread on purpose:
-    between BLAS products a threaded kernel fights OpenBLAS's waiting threads for the cores
-    (measured: slower, not faster). `_k_smallest_reference` is the plain NumPy twin.
-    """
-    k = best_key.shape[1]
-    for i in range(qt.shape[0]):
-        worst = best_key[i, k - 1]
-        for j in range(qt.shape[1]):
-            key = sq_train[j] - 2.0 * qt[i, j]
-            if key < worst:
-                pos = k - 1
-                while pos > 0 and best_key[i, pos - 1] > key:
-                    best_key[i, pos] = best_key[i, pos - 1]
-                    best_index[i, pos] = best_index[i, pos - 1]
-                    pos -= 1
-                best_key[i, pos] = key
-                best_index[i, pos] = j + offset
-                worst = best_key[i, k - 1]
-
-
-def _k_smallest_reference(qt, sq_train, k):
-    """NumPy twin of `_merge_k_smallest` on one whole matrix: (indices, keys), each (n, k).
-
-    argpartition finds k smallest keys in linear time but, when several entries tie with the
-    k-th key, picks among them arbitrarily; so each row is rebuilt: every key below the k-th,
-    then the tied entries with the smallest indices.
-    """
-    key = sq_train - 2.0 * qt
-    idx = np.argpartition(key, k - 1, axis=1)[:, :k]
-    kth = np.take_along_axis(key, idx, axis=1).max(axis=1)
-    for r in range(len(key)):
-        below = np.flatnonzero(key[r] < kth[r])
-        at = np.flatnonzero(key[r] == kth[r])[: k - len(below)]  # the smallest indices win
-        idx[r] = np.concatenate([below, at])
-    # Order by (key, index): sort by index, then a stable sort by key.
-    idx.sort(axis=1)
-    order = np.argsort(np.take_along_axis(key, idx, axis=1), axis=1, kind="stable")
-    idx = np.take_along_axis(idx, order, axis=1)
-    return idx, np.take_along_axis(key, idx, axis=1)

@@ -21,12 +21,11 @@ pair of classes, trained on the examples of those two classes only, then a vote.
 
 Two ways to evaluate the data term, the same numbers up to rounding: for float features, BLAS
 products X W and X^T dZ; for Codes, lookup tables over the bytes of the packed codes (see
-`_table_xent`), which reads 1 byte per 8 features instead of 64 bytes.
+`hashnet.kernels.cpu.table_xent`), which reads 1 byte per 8 features instead of 64 bytes.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 import sys
 import warnings
@@ -37,8 +36,7 @@ from scipy.special import expit, log_expit
 
 from hashnet._validation import check_X, check_y
 from hashnet.codes import Codes
-from hashnet.kernels import cpu
-from hashnet.kernels._jit import kernel
+from hashnet.kernels import cpu as K
 
 _MULTI_CLASS = ("multinomial", "ovo")
 
@@ -50,7 +48,8 @@ class LogisticRegression:
     ----------
     C : float > 0, inverse penalty strength: J = sum_i CE_i + ||W||^2 / (2C)
     max_iter : int, the most L-BFGS iterations (per binary problem for "ovo")
-    tol : float, stop when every gradient component of J / n is at most tol in size
+    tol : float, stop when every gradient component of J / n is at most tol in size (1e-4,
+        as scikit-learn; smaller for a more exact optimum at the cost of more iterations)
     multi_class : "multinomial" (one softmax over all classes) or "ovo" (one vs one)
     fit_intercept : bool, learn an unpenalised bias b
 
@@ -63,7 +62,7 @@ class LogisticRegression:
     """
 
     def __init__(
-        self, C=1.0, max_iter=500, tol=1e-6, multi_class="multinomial", fit_intercept=True
+        self, C=1.0, max_iter=500, tol=1e-4, multi_class="multinomial", fit_intercept=True
     ):
         self.C = C
         self.max_iter = max_iter
@@ -197,7 +196,7 @@ class LogisticRegression:
         if self.multi_class == "multinomial":
             scores = self.decision_function(X)
             proba = np.empty_like(scores)
-            cpu.softmax(scores, proba)
+            K.softmax(scores, proba)
             return proba
         votes, _ = self._ovo_votes(self._check_predict_input(X) @ self.coef_.T + self.intercept_)
         return votes / len(self.pairs_)
@@ -300,7 +299,7 @@ def _dense_data_term(X, W, shift, y, binary):
         dZ /= n
     else:
         dZ = np.empty_like(Z)
-        mean_ce, _ = cpu.softmax_xent(Z, y, dZ)
+        mean_ce, _ = K.softmax_xent(Z, y, dZ)
     return mean_ce, X.T @ dZ, dZ.sum(axis=0)
 
 
@@ -335,63 +334,7 @@ def _table_data_term(codes, W, shift, y, binary):
     W_padded[:d] = W
     tables = _BYTE_BITS @ W_padded.reshape(n_bytes, 8, width)  # (n_bytes, 256, width)
     H = np.zeros((n_bytes, 256, width))
-    mean_ce = _table_xent(code_bytes, tables, shift, y, binary, H)
+    mean_ce = K.table_xent(code_bytes, tables, shift, y, binary, H)
     gW = (_BYTE_BITS.T @ H).reshape(8 * n_bytes, width)[:d]
     gb = H[0].sum(axis=0)  # each example falls in exactly one bin of byte 0
     return mean_ce, np.ascontiguousarray(gW), gb
-
-
-@kernel
-def _table_xent(code_bytes, tables, shift, y, binary, hist):
-    """Mean cross-entropy of the logits z_i = shift + sum_p tables[p, code_bytes[i, p]].
-
-    Adds dZ_i = d(mean CE)/dz_i into hist[p, code_bytes[i, p]] for every byte p
-    (`_table_data_term` explains the tables and histograms). Multinomial: CE_i = logsumexp(z_i)
-    - z_i[y_i] with the max shift, dZ_i = (softmax(z_i) - onehot(y_i)) / n. Binary (one
-    logit): CE_i = log(1 + e^z) - t z = max(z, 0) + log(1 + e^-|z|) - t z,
-    dZ_i = (sigma(z) - t) / n; both forms stay finite for any z.
-
-    One thread on purpose: L-BFGS calls this between its own small BLAS calls, and a
-    multi-threaded kernel there fights OpenBLAS's waiting threads for the cores (measured: the
-    fit got 1.5x to 6x slower, worst for the many small one-vs-one problems).
-    """
-    n, n_bytes = code_bytes.shape
-    width = shift.shape[0]
-    z = np.empty(width)
-    loss = 0.0
-    for i in range(n):
-        for k in range(width):
-            z[k] = shift[k]
-        for p in range(n_bytes):
-            row = tables[p, code_bytes[i, p]]
-            for k in range(width):
-                z[k] += row[k]
-        if binary:
-            t = float(y[i])
-            zi = z[0]
-            loss += max(zi, 0.0) + math.log1p(math.exp(-abs(zi))) - t * zi
-            if zi >= 0.0:
-                sigma = 1.0 / (1.0 + math.exp(-zi))
-            else:
-                e = math.exp(zi)
-                sigma = e / (1.0 + e)
-            z[0] = (sigma - t) / n
-        else:
-            top = z[0]
-            for k in range(1, width):
-                top = max(top, z[k])
-            z_label = z[y[i]]
-            total = 0.0
-            for k in range(width):
-                z[k] = math.exp(z[k] - top)
-                total += z[k]
-            loss += math.log(total) + top - z_label
-            inv = 1.0 / (total * n)
-            for k in range(width):
-                z[k] *= inv
-            z[y[i]] -= 1.0 / n
-        for p in range(n_bytes):
-            h = hist[p, code_bytes[i, p]]
-            for k in range(width):
-                h[k] += z[k]
-    return loss / n
