@@ -82,3 +82,14 @@ def check_y(y, n_samples=None, n_classes=None, name="y") -> np.ndarray:
                 f"{name} has labels in [{lo}, {hi}], expected labels in [0, {n_classes})"
             )
     return arr
+
+
+class NotFittedError(ValueError):
+    """Raised when an estimator is used (predict, score, ...) before `fit`."""
+
+
+def check_fitted(estimator, attribute: str) -> None:
+    """Raise NotFittedError unless `estimator` has the learned `attribute` that fit sets."""
+    if not hasattr(estimator, attribute):
+        name = type(estimator).__name__
+        raise NotFittedError(f"this {name} is not fitted yet; call fit before using it")

@@ -173,7 +173,7 @@ def test_errors():
         KNN(metric="cosine").fit(codes, y)
     with pytest.raises(TypeError, match="Codes"):
         KNN().fit(codes.bits(), y)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(ValueError, match="not fitted"):
         KNN().predict(codes)
     model = KNN(k=3).fit(codes, y)
     with pytest.raises(ValueError, match="bits"):

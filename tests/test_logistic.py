@@ -248,7 +248,7 @@ def test_errors():
         LogisticRegression(multi_class="ovr").fit(X, y)
     with pytest.raises(ValueError, match="max_iter"):
         LogisticRegression(max_iter=0).fit(X, y)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(ValueError, match="not fitted"):
         LogisticRegression().predict(X)
     with pytest.raises(ValueError, match="at least 2 classes"):
         LogisticRegression().fit(X, np.zeros(30, int))

@@ -30,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from hashnet._validation import check_random_state, check_X
+from hashnet._validation import check_fitted, check_random_state, check_X
 from hashnet.codes import Codes, hamming_distances
 from hashnet.kernels import cpu as K
 
@@ -100,10 +100,7 @@ class KMeans:
 
     def predict(self, X):
         """The index of the nearest learned centre for each sample of X."""
-        if not hasattr(self, "cluster_centers_"):
-            raise ValueError(
-                "this KMeans instance is not fitted yet; call fit(X) before predict(X)"
-            )
+        check_fitted(self, "cluster_centers_")
         if self.metric == "hamming":
             codes = _check_codes(X, "X", n_bits=self.n_features_in_)
             dist = hamming_distances(codes, self.cluster_centers_)

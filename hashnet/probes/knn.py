@@ -25,9 +25,10 @@ import numbers
 
 import numpy as np
 
-from hashnet._validation import check_X, check_y
+from hashnet._validation import check_fitted, check_X, check_y
 from hashnet.codes import Codes, hamming_knn
 from hashnet.kernels import cpu as K
+from hashnet.probes.metrics import accuracy
 
 _METRICS = ("hamming", "euclidean")
 # The (queries x training) products are computed one tile at a time: 512 x 8192 float64 is
@@ -94,8 +95,7 @@ class KNN:
         return check_X(X, n_features=n_bits, dtype=np.float64, name=name)
 
     def _check_fitted(self):
-        if not hasattr(self, "_X_train"):
-            raise RuntimeError("this KNN is not fitted yet; call fit(X, y) first")
+        check_fitted(self, "_X_train")
 
     # --- the neighbour search --------------------------------------------------------------
 
@@ -141,11 +141,7 @@ class KNN:
 
     def score(self, X, y):
         """Accuracy: the fraction of X whose predicted label equals y."""
-        y = check_y(y)
-        pred = self.predict(X)
-        if len(pred) != len(y):
-            raise ValueError(f"y has {len(y)} labels but X has {len(pred)} examples")
-        return float(np.mean(pred == y))
+        return accuracy(y, self.predict(X))
 
     def _votes(self, X):
         """Vote counts (n, n_classes) and the class index of each neighbour (n, k)."""

@@ -34,9 +34,10 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
-from hashnet._validation import check_X, check_y
+from hashnet._validation import check_fitted, check_X, check_y
 from hashnet.codes import Codes
 from hashnet.kernels import cpu as K
+from hashnet.probes.metrics import accuracy
 
 _MULTI_CLASS = ("multinomial", "ovo")
 
@@ -208,15 +209,10 @@ class LogisticRegression:
 
     def score(self, X, y):
         """Accuracy: the fraction of X whose predicted label equals y."""
-        y = check_y(y)
-        pred = self.predict(X)
-        if len(pred) != len(y):
-            raise ValueError(f"y has {len(y)} labels but X has {len(pred)} examples")
-        return float(np.mean(pred == y))
+        return accuracy(y, self.predict(X))
 
     def _check_predict_input(self, X):
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("this LogisticRegression is not fitted yet; call fit(X, y) first")
+        check_fitted(self, "coef_")
         return _features(X, n_features=self.n_features_in_)
 
 

@@ -15,6 +15,14 @@ from hashnet._validation import check_y
 MAPPINGS = ("majority", "hungarian")
 
 
+def accuracy(y, predicted):
+    """The fraction of examples whose predicted label equals the true label y."""
+    y, predicted = check_y(y, name="y"), np.asarray(predicted)
+    if predicted.shape != y.shape:
+        raise ValueError(f"y has {len(y)} labels but there are {len(predicted)} predictions")
+    return float(np.mean(predicted == y))
+
+
 def contingency_matrix(y, labels):
     """C[c, k] = how many samples have true class c and cluster k, as an int64 matrix.
 
