@@ -17,7 +17,14 @@ def _train(args):
 
     Xtr, ytr, Xte, yte = hn.datasets.load(args.dataset, n_train=args.n_train, seed=args.seed)
     n_classes = int(max(ytr.max(), yte.max())) + 1
-    shape = dict(width=args.width, depth=args.depth) if args.width else dict(hidden=args.hidden)
+    if args.width is not None:
+        if args.hidden is not None:
+            raise SystemExit("give either --hidden or --width/--depth, not both")
+        shape = dict(width=args.width, depth=args.depth or 1)
+    elif args.depth is not None:
+        raise SystemExit("--depth needs --width (the total number of hidden units)")
+    else:
+        shape = dict(hidden=args.hidden or [100])
     net = hn.MLP(
         Xtr.shape[1],
         n_classes=n_classes,
@@ -73,9 +80,9 @@ def main(argv=None):
     train = sub.add_parser("train", help="train an MLP on a data set and report accuracy")
     train.add_argument("--dataset", default="moons", help="moons, spirals, fashion-mnist, ...")
     train.add_argument("--n-train", type=int, default=None, help="use the first n examples")
-    train.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden sizes")
+    train.add_argument("--hidden", type=int, nargs="+", help="hidden sizes (default: 100)")
     train.add_argument("--width", type=int, help="total hidden units (the study's convention)")
-    train.add_argument("--depth", type=int, default=1, help="layers the width is split over")
+    train.add_argument("--depth", type=int, help="layers the width is split over (default 1)")
     train.add_argument("--activation", choices=["relu", "leaky_relu"], default="relu")
     train.add_argument("--batchnorm", action="store_true")
     train.add_argument("--dropout", type=float, default=0.0)
@@ -106,9 +113,13 @@ def main(argv=None):
     codes.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("warmup", help="compile the Numba kernels now")
-    demo = sub.add_parser("demo", help="run the demo (python -m hashnet.demo)")
-    demo.add_argument("demo_args", nargs=argparse.REMAINDER)
+    sub.add_parser("demo", help="run the demo (python -m hashnet.demo; same options)")
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["demo"]:  # the demo parses its own options (--out, --quick, --seed)
+        from hashnet.demo import main as demo_main
+
+        return demo_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "train":
         _train(args)
@@ -118,10 +129,6 @@ def main(argv=None):
         import hashnet
 
         hashnet.warmup()
-    elif args.command == "demo":
-        from hashnet.demo import main as demo_main
-
-        return demo_main(args.demo_args)
     return 0
 
 

@@ -21,6 +21,16 @@ def check_dtype(dtype) -> type:
     return FLOAT_DTYPES[name]
 
 
+def check_seed(seed):
+    """A model's seed: None or a non-negative int (NumPy integers become Python ints, so the
+    seed can be saved as JSON and combined with other numbers by np.random.SeedSequence)."""
+    if seed is None:
+        return None
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise TypeError(f"seed must be None or a non-negative int, got {seed!r}")
+
+
 def check_random_state(seed) -> np.random.Generator:
     """Turn None, an int or a Generator into a NumPy Generator (scikit-learn's habit)."""
     if isinstance(seed, np.random.Generator):

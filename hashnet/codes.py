@@ -174,6 +174,8 @@ def compute_codes(net, X, layers=None, chunk=CHUNK) -> Codes:
     acts = [i for i, layer in enumerate(net.layers) if isinstance(layer, LeakyReLU)]
     if not acts:
         raise ValueError("this network has no ReLU-like layer, so it has no activation codes")
+    if isinstance(layers, (int, np.integer)):
+        layers = [layers]
     wanted = range(len(acts)) if layers is None else layers
     wanted = sorted({_check_layer(i, len(acts)) for i in wanted})
     if not wanted:
@@ -182,7 +184,7 @@ def compute_codes(net, X, layers=None, chunk=CHUNK) -> Codes:
     sizes = [int(np.prod(_output_shape(net, acts[i]))) for i in wanted]
     offsets = dict(zip(sorted(chosen), np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()))
     words = np.zeros((X.shape[0], _n_words(sum(sizes))), np.uint64)
-    kernels.warmup((net.dtype,), verbose=False)
+    kernels.warmup((net.dtype,))
     last = max(chosen)
     for start in range(0, X.shape[0], chunk):
         x = X[start : start + chunk]

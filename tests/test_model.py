@@ -277,3 +277,72 @@ def test_kernels_work_without_a_writable_cache():
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "NullCache"
+
+
+def test_layer_objects_cannot_be_shared():
+    relu = ReLU()
+    with pytest.raises(ValueError, match="appears twice"):
+        Sequential([Dense(5), relu, Dense(5), relu, Dense(2)], input_shape=3)
+    layers = [Dense(4), ReLU(), Dense(2)]
+    Sequential(layers, input_shape=2)
+    with pytest.raises(ValueError, match="another model"):
+        Sequential(layers, input_shape=2)
+
+
+def test_seed_types(tmp_path):
+    net = hn.MLP(3, (4,), 2, seed=np.int64(3))
+    assert net.seed == 3 and isinstance(net.seed, int)
+    assert hn.load(net.save(tmp_path / "net.npz")).seed == 3
+    with pytest.raises(TypeError, match="seed"):
+        hn.MLP(3, (4,), 2, seed=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="seed"):
+        hn.MLP(3, (4,), 2, seed=-1)
+
+
+def test_optimizer_instance_is_not_changed(moons):
+    from hashnet.nn.optim import Adam
+
+    Xtr, ytr, _, _ = moons
+    opt = Adam(lr=1e-2)
+    net = hn.MLP(2, (4,), 2).fit(Xtr, ytr, epochs=3, optimizer=opt, lr_schedule=lambda e: 0.1)
+    assert opt.lr == 1e-2 and not hasattr(opt, "m1")
+    assert net.history_["lr"] == pytest.approx([1e-3] * 3)
+
+
+def test_batchnorm_batch_of_one_keeps_running_variance():
+    net = hn.MLP(3, (4,), 2, batchnorm=True, dtype="float64")
+    X, y = np.random.default_rng(0).normal(size=(65, 3)), np.arange(65) % 2
+    before = net._state_arrays()[1].copy()
+    net.fit(X[:1], y[:1], epochs=3, verbose=0)
+    np.testing.assert_array_equal(net._state_arrays()[1], before)
+    net.fit(X, y, epochs=1, batch_size=64, verbose=0)  # the last batch holds one example
+    assert net._state_arrays()[1].min() > 0.5
+
+
+def test_dropout_is_seeded_before_fit():
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8) % 2
+    grads = [hn.MLP(3, (16,), 2, dropout=0.5, seed=4).gradients(X, y, training=True)]
+    grads.append(hn.MLP(3, (16,), 2, dropout=0.5, seed=4).gradients(X, y, training=True))
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_scalar_arguments_and_bad_model_files(tmp_path, moons):
+    Xtr, ytr, _, _ = moons
+    net = hn.MLP(2, (4, 3), 2).fit(Xtr, ytr, epochs=2, checkpoints=2, verbose=0)
+    assert list(net.checkpoints_) == [2]
+    assert net.codes(Xtr[:5], layers=1).n_bits == 3
+    with pytest.raises(ValueError, match="dropout"):
+        hn.MLP(2, (4,), 2, dropout=-0.3)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, format_version=np.array(1), config=np.array('{"class": "MLP"}'))
+    with pytest.raises(ValueError, match="not a readable hashnet model"):
+        hn.load(bad)
+
+
+def test_demo_options_pass_through_the_main_command():
+    from hashnet.__main__ import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", "--help"])
+    assert stop.value.code == 0

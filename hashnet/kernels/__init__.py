@@ -44,30 +44,38 @@ def _exercise(dtype) -> None:
     words = np.zeros((2, 1), np.uint64)
     cpu.bias_act_pack(z, vec, 0.0, out, words, 0)
     cpu.act_pack(z, 0.0, out, words, 0)
-    if dtype == np.float32:
-        cpu.pack_bits(mask, words)
-        cpu.unpack_bits(words, mask)
-        cpu.select_bits(words, np.zeros(1, np.int64), words.copy())
-        cpu.hamming_distances(words, words, np.empty((2, 2), np.int32))
-        cpu.hamming_knn(words, words, 1, np.empty((2, 1), np.int64), np.empty((2, 1), np.int64))
-        hashes = cpu.row_hashes(words)
-        cpu.code_groups(words, np.argsort(hashes), hashes)
-        # Probes: float64 features, int64 labels and indices, whatever the network's dtype.
-        X, x_sq, labels = np.ones((2, 3)), np.ones(2), np.zeros(2, np.int64)
-        counts = np.empty(1, np.int64)
-        cpu.kmeans_lloyd_pass(X, x_sq, X[:1], labels, np.empty(2), np.empty((1, 3)), counts)
-        cpu.kmeans_plus_plus_candidates(X, x_sq, np.zeros(1, np.int64), x_sq, np.empty((2, 1)))
-        cpu.squared_error(X, X[:1], labels)
-        cpu.nearest_from_distances(np.zeros((2, 1), np.int32), labels, np.empty(2, np.int64))
-        cpu.cluster_sums(mask, labels, np.empty((1, 3), np.int64), counts)
-        best_index, best_key = np.full((2, 1), -1, np.int64), np.full((2, 1), np.inf)
-        cpu.merge_k_smallest(X, np.ones(3), 0, best_index, best_key)
-        # The code bytes are a view of the uint64 words: strided, unless every byte is used.
-        all_bytes = words.view(np.uint8)
-        for code_bytes in (all_bytes[:, :1], all_bytes):
-            n_bytes = code_bytes.shape[1]
-            tables, hist = np.zeros((n_bytes, 256, 1)), np.zeros((n_bytes, 256, 1))
-            cpu.table_xent(code_bytes, tables, np.zeros(1), labels, True, hist)
+
+
+def _exercise_shared() -> None:
+    """The kernels whose argument types do not depend on the network's dtype: code words,
+    Hamming search and the probes (float64 features, int64 labels and indices)."""
+    from hashnet.kernels import cpu
+
+    mask = np.zeros((2, 3), np.uint8)
+    words = np.zeros((2, 1), np.uint64)
+    cpu.pack_bits(mask, words)
+    cpu.unpack_bits(words, mask)
+    cpu.select_bits(words, np.zeros(1, np.int64), words.copy())
+    cpu.hamming_distances(words, words, np.empty((2, 2), np.int32))
+    cpu.hamming_knn(words, words, 1, np.empty((2, 1), np.int64), np.empty((2, 1), np.int64))
+    hashes = cpu.row_hashes(words)
+    cpu.code_groups(words, np.argsort(hashes), hashes)
+    # Probes: float64 features, int64 labels and indices, whatever the network's dtype.
+    X, x_sq, labels = np.ones((2, 3)), np.ones(2), np.zeros(2, np.int64)
+    counts = np.empty(1, np.int64)
+    cpu.kmeans_lloyd_pass(X, x_sq, X[:1], labels, np.empty(2), np.empty((1, 3)), counts)
+    cpu.kmeans_plus_plus_candidates(X, x_sq, np.zeros(1, np.int64), x_sq, np.empty((2, 1)))
+    cpu.squared_error(X, X[:1], labels)
+    cpu.nearest_from_distances(np.zeros((2, 1), np.int32), labels, np.empty(2, np.int64))
+    cpu.cluster_sums(mask, labels, np.empty((1, 3), np.int64), counts)
+    best_index, best_key = np.full((2, 1), -1, np.int64), np.full((2, 1), np.inf)
+    cpu.merge_k_smallest(X, np.ones(3), 0, best_index, best_key)
+    # The code bytes are a view of the uint64 words: strided, unless every byte is used.
+    all_bytes = words.view(np.uint8)
+    for code_bytes in (all_bytes[:, :1], all_bytes):
+        n_bytes = code_bytes.shape[1]
+        tables, hist = np.zeros((n_bytes, 256, 1)), np.zeros((n_bytes, 256, 1))
+        cpu.table_xent(code_bytes, tables, np.zeros(1), labels, True, hist)
 
 
 def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
@@ -76,12 +84,13 @@ def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
     Returns the seconds it took. Later calls for a dtype already prepared return at once.
     """
     todo = [np.dtype(d).name for d in dtypes if np.dtype(d).name not in _READY]
-    if not todo:
+    if not todo and "shared" in _READY:
         return 0.0
     start = time.perf_counter()
     if verbose:
         print(
-            f"compiling kernels for {', '.join(todo)} (first use only, then cached) ...",
+            "preparing the Numba kernels (compiled on first use, then loaded from the disk "
+            "cache) ...",
             end="",
             file=sys.stderr,
             flush=True,
@@ -89,6 +98,9 @@ def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
     for name in todo:
         _exercise(np.dtype(name))
         _READY.add(name)
+    if "shared" not in _READY:
+        _exercise_shared()
+        _READY.add("shared")
     seconds = time.perf_counter() - start
     if verbose:
         print(f" done in {seconds:.1f}s", file=sys.stderr, flush=True)

@@ -60,6 +60,10 @@ class Dense(Layer):
 
     Weights start He-uniform, W ~ U(-sqrt(6 / inputs), +sqrt(6 / inputs)), which keeps the
     variance of ReLU activations roughly constant from layer to layer; biases start at zero.
+
+    Inside a Sequential, when an activation comes right after this layer, the activation adds
+    b in its own kernel (one pass over memory instead of two); `forward` then returns x @ W
+    alone. A Dense layer on its own, or followed by anything else, adds b itself.
     """
 
     decay = ("W",)
@@ -108,7 +112,9 @@ class LeakyReLU(Layer):
     """f(z) = z if z > 0 else alpha * z. Records the activation pattern `mask` (z > 0).
 
     The mask of the last forward pass is what hashnet calls the layer's neural code: one bit per
-    unit, 1 where the unit is on. With alpha = 0 this is the ReLU.
+    unit, 1 where the unit is on. With alpha = 0 this is the ReLU. When the layer before is a
+    Dense layer (linked by Sequential), its bias is added here first: z + b is the
+    pre-activation.
     """
 
     def __init__(self, alpha: float = 0.01):
@@ -196,7 +202,11 @@ class BatchNorm(Layer):
         self._xhat = np.empty_like(x)
         mean, self._var = np.empty(m, x.dtype), np.empty(m, x.dtype)
         K.batchnorm_forward_train(x, gamma, beta, self.eps, out, self._xhat, mean, self._var)
-        unbiased = self._var * (n / (n - 1)) if n > 1 else self._var
+        if n == 1:
+            # One example has no spread: its variance 0 would drag running_var towards 0
+            # (a last batch of one happens whenever N % batch_size == 1). Skip the update.
+            return out
+        unbiased = self._var * (n / (n - 1))
         for name, batch_value in (("running_mean", mean), ("running_var", unbiased)):
             running = self.state[name]
             running *= 1.0 - self.momentum

@@ -19,7 +19,7 @@ import numpy as np
 
 from hashnet import kernels
 from hashnet._io import atomic_path
-from hashnet._validation import check_dtype, check_random_state, check_X, check_y
+from hashnet._validation import check_dtype, check_seed, check_X, check_y
 from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU, layer_from_config
 from hashnet.nn.losses import softmax, softmax_cross_entropy
 from hashnet.nn.optim import make_optimizer, make_schedule
@@ -43,17 +43,30 @@ class Sequential:
         self.layers = list(layers)
         if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
             raise TypeError("layers must be a non-empty list of hashnet Layer objects")
+        if len({id(layer) for layer in self.layers}) < len(self.layers):
+            raise ValueError(
+                "a layer object appears twice; each position needs its own layer "
+                "(write ReLU() again rather than reusing one ReLU object)"
+            )
+        if any(getattr(layer, "_in_model", False) for layer in self.layers):
+            raise ValueError(
+                "a layer already belongs to another model (it holds that model's weights); "
+                "build new layer objects for each model"
+            )
         if isinstance(input_shape, (int, np.integer)):
             input_shape = (int(input_shape),)
         self.input_shape = tuple(int(d) for d in input_shape)
         if not self.input_shape or min(self.input_shape) < 1:
             raise ValueError(f"input_shape must be positive sizes, got {input_shape}")
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.dtype = check_dtype(dtype)
-        rng = check_random_state(seed)
+        init_rng, dropout_seeds = _streams(self.seed, "init", len(self.layers))
         shape = self.input_shape
-        for layer in self.layers:
-            shape = layer.build(shape, self.dtype, rng)
+        for layer, dropout_seed in zip(self.layers, dropout_seeds):
+            shape = layer.build(shape, self.dtype, init_rng)
+            layer._in_model = True
+            if isinstance(layer, Dropout):  # seeded even before fit (gradients(training=True))
+                layer.rng = np.random.default_rng(dropout_seed)
         if len(shape) != 1 or shape[0] < 2:
             raise ValueError(f"the last layer must output one logit per class (>= 2), got {shape}")
         self.n_classes = shape[0]
@@ -164,6 +177,10 @@ class Sequential:
         verbose : 1 prints one line per epoch, 0 is silent
         device : "cpu" (the GPU path is a later addition)
 
+        Calling fit again continues from the current weights (like Keras, unlike
+        scikit-learn) with a fresh optimiser state, new history_ and checkpoints_, and epochs
+        counted from 1 again; build a new model to start over.
+
         Fills `history_` (lists per epoch: epoch, loss, acc, lr, time, and val_loss, val_acc
         with validation data; loss and acc are averages over the epoch's batches, measured
         while the weights were changing) and returns self.
@@ -189,12 +206,12 @@ class Sequential:
         base_lr = opt.lr
 
         kernels.warmup((self.dtype,), verbose=verbose > 0)
-        # One generator per fit call, derived from the seed: same seed, same run, bit for bit.
-        seq = np.random.SeedSequence(None if self.seed is None else [self.seed, self._n_fits])
-        shuffle_rng, dropout_rng = (np.random.default_rng(s) for s in seq.spawn(2))
-        for layer in self.layers:
+        # Generators derived from the seed and the number of earlier fits: same seed, same
+        # run, bit for bit.
+        shuffle_rng, dropout_seeds = _streams(self.seed, f"fit {self._n_fits}", len(self.layers))
+        for layer, dropout_seed in zip(self.layers, dropout_seeds):
             if isinstance(layer, Dropout):
-                layer.rng = dropout_rng
+                layer.rng = np.random.default_rng(dropout_seed)
         self._n_fits += 1
         self.checkpoints_ = {}
         history = {"epoch": [], "loss": [], "acc": [], "lr": [], "time": []}
@@ -263,13 +280,13 @@ class Sequential:
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (N, n_classes), in evaluation mode."""
         X = self._check_X(X)
-        kernels.warmup((self.dtype,), verbose=False)
+        kernels.warmup((self.dtype,))
         return np.concatenate([softmax(self._forward(c)) for c in self._chunks(X)])
 
     def predict(self, X) -> np.ndarray:
         """Predicted class of each example (argmax of the logits)."""
         X = self._check_X(X)
-        kernels.warmup((self.dtype,), verbose=False)
+        kernels.warmup((self.dtype,))
         return np.concatenate([self._forward(c).argmax(axis=1) for c in self._chunks(X)])
 
     def score(self, X, y) -> float:
@@ -282,7 +299,7 @@ class Sequential:
         """(mean cross-entropy, accuracy) on (X, y), in evaluation mode."""
         X = self._check_X(X)
         y = check_y(y, X.shape[0], self.n_classes)
-        kernels.warmup((self.dtype,), verbose=False)
+        kernels.warmup((self.dtype,))
         loss_sum, correct = 0.0, 0
         for start in range(0, X.shape[0], _PREDICT_CHUNK):
             chunk, labels = X[start : start + _PREDICT_CHUNK], y[start : start + _PREDICT_CHUNK]
@@ -347,7 +364,7 @@ class Sequential:
         """
         X = self._check_X(X)
         y = check_y(y, X.shape[0], self.n_classes)
-        kernels.warmup((self.dtype,), verbose=False)
+        kernels.warmup((self.dtype,))
         saved_state = [s.copy() for s in self._state_arrays()]
         _, _, dlogits = softmax_cross_entropy(self._forward(X, training), y)
         self._backward(dlogits)
@@ -438,6 +455,7 @@ class MLP(Sequential):
     ):
         if n_classes is None:
             raise ValueError("n_classes is required (the number of classes, >= 2)")
+        seed = check_seed(seed)
         if width is not None:
             if hidden is not None:
                 raise ValueError("give either hidden=(...) or width/depth, not both")
@@ -446,6 +464,8 @@ class MLP(Sequential):
             raise ValueError("depth needs width (the total number of hidden units)")
         hidden = (100,) if hidden is None else hidden
         hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be a rate in [0, 1), got {dropout}")
         if activation not in ("relu", "leaky_relu"):
             raise ValueError(f"activation must be 'relu' or 'leaky_relu', got {activation!r}")
         self._kwargs = dict(
@@ -514,8 +534,11 @@ def load(path):
             f"{path} has model format version {version}; this hashnet reads version "
             f"{FORMAT_VERSION}"
         )
-    model = _from_config(config)
-    model.set_weights(weights)
+    try:
+        model = _from_config(config)
+        model.set_weights(weights)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable hashnet model file ({exc})") from None
     if len(states) != len(model._state_arrays()):
         raise ValueError(
             f"{path} holds {len(states)} state arrays, expected {len(model._state_arrays())}"
@@ -523,6 +546,17 @@ def load(path):
     for s, saved in zip(model._state_arrays(), states):
         s[...] = saved
     return model
+
+
+def _streams(seed, purpose, n):
+    """A generator and n child seeds for one `purpose`, all derived from the model's seed
+    (fresh entropy when the seed is None)."""
+    if seed is None:
+        seq = np.random.SeedSequence()
+    else:
+        seq = np.random.SeedSequence([seed, *purpose.encode()])
+    first, *rest = seq.spawn(n + 1)
+    return np.random.default_rng(first), rest
 
 
 def _check_device(device):
@@ -543,7 +577,11 @@ def _check_count(value, name, minimum):
 
 
 def _check_checkpoints(checkpoints, epochs):
-    checkpoints = {_check_count(e, "checkpoint epoch", 0) for e in (checkpoints or ())}
+    if checkpoints is None:
+        checkpoints = ()
+    checkpoints = {
+        _check_count(e, "checkpoint epoch", 0) for e in np.atleast_1d(checkpoints).tolist()
+    }
     late = sorted(e for e in checkpoints if e > epochs)
     if late:
         raise ValueError(f"checkpoint epochs {late} are beyond epochs={epochs}")

@@ -8,6 +8,8 @@ batch-norm parameters are not decayed). The penalty is not part of the reported 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from hashnet.kernels import cpu as K
@@ -85,9 +87,13 @@ def _check_common(lr, weight_decay):
 
 
 def make_optimizer(optimizer, lr, momentum=0.9, nesterov=False, weight_decay=0.0):
-    """An optimiser from its name ("adam", "sgd") or an SGD/Adam instance (used as is)."""
+    """An optimiser from its name ("adam", "sgd") or an SGD/Adam instance.
+
+    An instance brings its own settings (the other arguments are then not used) and is copied,
+    so training never changes the caller's object (the schedule sets the copy's lr).
+    """
     if isinstance(optimizer, (SGD, Adam)):
-        return optimizer
+        return copy.copy(optimizer)
     name = str(optimizer).lower()
     if name == "adam":
         return Adam(lr=lr, weight_decay=weight_decay)
