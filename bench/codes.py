@@ -40,49 +40,27 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
-import os
-import platform
 import statistics
-import sys
 import time
 import tracemalloc
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
-# Thread counts that OpenBLAS (NumPy's BLAS), OpenMP (faiss, scikit-learn), MKL and Numba read
-# when they load.
-THREAD_VARIABLES = (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
-)
+import _common  # bench/_common.py; imports no NumPy
+from _common import format_ratio as fmt_ratio
+from _common import print_table
+
 K_NEIGHBOURS = 9
 N_CLUSTERS = 10
 C_LR = 1.0
 SKLEARN_KNN_QUERIES = 1000  # scikit-learn's Hamming k-NN runs on this many test codes only
 
 
-def default_threads() -> int:
-    """The number of cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description="Extracting and probing neural codes: hashnet vs faiss and scikit-learn."
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 10000 training and 2000 test images"
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=default_threads(),
-        help="threads for BLAS, OpenMP and numba (default: number of cores)",
+    parser = _common.make_parser(
+        "Extracting and probing neural codes: hashnet vs faiss and scikit-learn.",
+        quick_help="smoke run: 10000 training and 2000 test images",
+        threaded="BLAS, OpenMP and numba",
     )
     parser.add_argument(
         "--epochs", type=int, default=5, help="training epochs of the MLP (default 5)"
@@ -103,9 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 # the environment before NumPy (or Numba, faiss, scikit-learn) is imported. threadpoolctl, when
 # installed, sets it again at run time (see limit_threads).
 if __name__ == "__main__":
-    _threads = build_parser().parse_args().threads
-    for _variable in THREAD_VARIABLES:
-        os.environ[_variable] = str(_threads)
+    _common.set_thread_environment(build_parser().parse_args().threads)
 
 import numpy as np  # noqa: E402
 
@@ -170,25 +146,10 @@ def traced_peak_bytes(function):
         tracemalloc.stop()
 
 
-def print_table(header, rows):
-    if not rows:
-        print("  (nothing to show: the tools are missing, see the notes under the header)")
-        return
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(cell).rjust(w) for cell, w in zip(row, widths)))
-
-
 def fmt_seconds(seconds):
     if seconds is None:
         return "n/a"
     return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def fmt_ratio(numerator, denominator):
-    if numerator is None or denominator is None:
-        return "n/a"
-    return f"{numerator / denominator:.2f}"
 
 
 def fmt_accuracy(accuracy):
@@ -202,14 +163,6 @@ def fmt_met(condition):
 # --------------------------------------------------------------------------------------------
 # Optional tools, threads, environment
 # --------------------------------------------------------------------------------------------
-
-
-def import_hashnet():
-    """Return the hashnet of this checkout (installed or not)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import hashnet as hn
-
-    return hn
 
 
 PROBES = ("KNN", "KMeans", "cluster_accuracy", "LogisticRegression")
@@ -246,86 +199,27 @@ def limit_threads(threads, faiss):
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     if faiss is not None:
         faiss.omp_set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        note = (
-            "threadpoolctl is not installed: BLAS/OpenMP threads were set only through "
-            + "/".join(THREAD_VARIABLES[:3])
-            + " before NumPy was imported"
-        )
-        return None, [note]
-    # Keep the returned object alive: the limit lasts as long as it does.
-    return threadpool_limits(limits=threads), []
-
-
-def describe_blas() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if pools:
-            return "; ".join(
-                f"{p['internal_api']} {p.get('version')} core={p.get('architecture')} "
-                f"threads={p['num_threads']} ({Path(p['filepath']).parent.parent.name})"
-                for p in pools
-            )
-    except ImportError:
-        pass
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name')} {blas.get('version')}"
-    except Exception:
-        return "unknown"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def version(module):
-    return "(not installed)" if module is None else module.__version__
+    return _common.threadpool_limit(threads, None, "BLAS/OpenMP threads")
 
 
 def print_environment(args, sklearn, faiss, notes):
-    import numba
     import scipy
 
-    print("hashnet codes benchmark: extracting neural codes and probing them")
-    print(f"  python {platform.python_version()}  {platform.platform()}")
-    print(f"  CPU: {cpu_model()}  cores: {os.cpu_count()}  usable: {default_threads()}")
-    print(f"  threads: {args.threads} (Numba, BLAS, OpenMP: faiss and scikit-learn alike)")
-    print(f"  repeats: median of {args.repeats} (steps 1-2), of {args.slow_repeats} (steps 3-5)")
-    if hasattr(os, "getloadavg"):
-        load = os.getloadavg()
-        print(
-            f"  load average: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other processes on these"
-            " cores make the timings noisy, multi-threaded ones most)"
-        )
-    print(
-        f"  numpy {np.__version__}  numba {numba.__version__}  scipy {scipy.__version__}  "
-        f"scikit-learn {version(sklearn)}  faiss {version(faiss)}"
+    _common.print_environment(
+        "hashnet codes benchmark: extracting neural codes and probing them",
+        settings=[
+            f"threads: {args.threads} (Numba, BLAS, OpenMP: faiss and scikit-learn alike)",
+            f"repeats: median of {args.repeats} (steps 1-2), of {args.slow_repeats} (steps 3-5)",
+        ],
+        versions={
+            "scipy": scipy.__version__,
+            "scikit-learn": _common.version(sklearn),
+            "faiss": _common.version(faiss),
+        },
+        blas=f"BLAS: {_common.describe_blas(locations=True)}",
+        coretype_effect="(the forward passes, K-Means and both LR solvers) slower.",
+        notes=notes,
     )
-    print(f"  BLAS: {describe_blas()}")
-    coretype = os.environ.get("OPENBLAS_CORETYPE")
-    if coretype:
-        print(
-            f"  note: OPENBLAS_CORETYPE={coretype} is set. It forces OpenBLAS to use the kernels"
-            " of that CPU type instead of the best ones for this CPU, which can make NumPy's"
-            " matrix products (the forward passes, K-Means and both LR solvers) slower."
-        )
-    else:
-        print("  OPENBLAS_CORETYPE is not set (OpenBLAS picks kernels for this CPU)")
-    for note in notes:
-        print(f"  note: {note}")
-    print()
 
 
 def load_fashion_mnist(hn, quick):
@@ -756,7 +650,7 @@ def bench_logistic(probes, sklearn, data, codes_tr, codes_te, repeats, summary):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    hn = import_hashnet()
+    hn = _common.import_hashnet()
     probes, notes = import_probes()
     sklearn, sklearn_note = import_optional("sklearn", "scikit-learn")
     faiss, faiss_note = import_optional("faiss", "faiss-cpu")

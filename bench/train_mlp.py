@@ -30,42 +30,18 @@ from __future__ import annotations
 import argparse
 import functools
 import math
-import os
-import platform
 import statistics
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-# Thread counts that OpenBLAS (NumPy's BLAS), OpenMP (torch), MKL and Numba read when they load.
-THREAD_VARIABLES = (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
-)
-
-
-def default_threads() -> int:
-    """The number of cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+import _common  # bench/_common.py; imports no NumPy
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description="Seconds per epoch of MLP training: hashnet vs PyTorch vs plain NumPy."
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="smoke run: a 10000-example slice and 2 timed epochs"
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=default_threads(),
-        help="threads for BLAS, torch and numba (default: number of cores)",
+    parser = _common.make_parser(
+        "Seconds per epoch of MLP training: hashnet vs PyTorch vs plain NumPy.",
+        quick_help="smoke run: a 10000-example slice and 2 timed epochs",
+        threaded="BLAS, torch and numba",
     )
     parser.add_argument(
         "--configs",
@@ -91,9 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 # the environment before NumPy (or torch, or Numba) is imported. threadpoolctl, when installed,
 # sets the BLAS count again at run time (see limit_threads), and torch gets set_num_threads.
 if __name__ == "__main__":
-    _threads = build_parser().parse_args().threads
-    for _variable in THREAD_VARIABLES:
-        os.environ[_variable] = str(_threads)
+    _common.set_thread_environment(build_parser().parse_args().threads)
 
 import numpy as np  # noqa: E402
 
@@ -122,9 +96,8 @@ class Result:
 def import_hashnet():
     """Return (hashnet module, None), or (None, the reason its trainer is unavailable)."""
     # Benchmark the checkout this script lives in, even when hashnet is not installed.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     try:
-        import hashnet as hn
+        hn = _common.import_hashnet()
     except Exception as exc:  # a half-written package can fail in many ways
         return None, f"hashnet is not importable ({type(exc).__name__}: {exc})"
     if not hasattr(hn, "MLP"):
@@ -391,87 +364,22 @@ def limit_threads(threads, torch):
     Returns (the threadpoolctl limiter or None, notes for the report). Numba got its count
     from NUMBA_NUM_THREADS at start-up.
     """
-    notes = []
     if torch is not None:
         torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        notes.append(
-            "threadpoolctl is not installed: NumPy's BLAS threads were set only through "
-            + "/".join(THREAD_VARIABLES[:3])
-            + " before NumPy was imported"
-        )
-        return None, notes
-    # Keep the returned object alive: the limit lasts as long as it does.
-    return threadpool_limits(limits=threads, user_api="blas"), notes
-
-
-def describe_blas() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if pools:
-            return "; ".join(
-                f"{p['internal_api']} {p.get('version')} "
-                f"core={p.get('architecture')} threads={p['num_threads']}"
-                for p in pools
-            )
-    except ImportError:
-        pass
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name')} {blas.get('version')}"
-    except Exception:
-        return "unknown"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return _common.threadpool_limit(threads, "blas", "NumPy's BLAS threads")
 
 
 def print_environment(args, repeats, torch, notes):
-    import numba
-
-    print(
+    _common.print_environment(
         "hashnet training benchmark: seconds per epoch, median of "
-        f"{repeats} timed epochs after 1 warm-up epoch"
+        f"{repeats} timed epochs after 1 warm-up epoch",
+        settings=[f"threads: {args.threads}  dtype: {args.dtype}"],
+        versions={"torch": _common.version(torch)},
+        blas=f"NumPy BLAS: {_common.describe_blas()}",
+        coretype_effect="(and so the numpy and hashnet columns) slower; torch uses its own BLAS"
+        " (MKL/oneDNN) and is not affected.",
+        notes=notes,
     )
-    print(f"  python {platform.python_version()}  {platform.platform()}")
-    print(f"  CPU: {cpu_model()}  cores: {os.cpu_count()}  usable: {default_threads()}")
-    print(f"  threads: {args.threads}  dtype: {args.dtype}")
-    if hasattr(os, "getloadavg"):
-        load = os.getloadavg()
-        print(
-            f"  load average: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other processes on these"
-            " cores make the timings noisy, multi-threaded ones most)"
-        )
-    print(
-        f"  numpy {np.__version__}  numba {numba.__version__}  "
-        f"torch {torch.__version__ if torch is not None else '(not installed)'}"
-    )
-    print(f"  NumPy BLAS: {describe_blas()}")
-    coretype = os.environ.get("OPENBLAS_CORETYPE")
-    if coretype:
-        print(
-            f"  note: OPENBLAS_CORETYPE={coretype} is set. It forces OpenBLAS to use the kernels"
-            " of that CPU type instead of the best ones for this CPU, which can make NumPy's"
-            " matrix products (and so the numpy and hashnet columns) slower; torch uses its"
-            " own BLAS (MKL/oneDNN) and is not affected."
-        )
-    else:
-        print("  OPENBLAS_CORETYPE is not set (OpenBLAS picks kernels for this CPU)")
-    for note in notes:
-        print(f"  note: {note}")
-    print()
 
 
 def load_fashion_mnist(quick, dtype):
@@ -500,20 +408,8 @@ def format_seconds(result):
     return f"{result.median:.3f}" if result is not None else "n/a"
 
 
-def format_ratio(numerator, denominator):
-    if numerator is None or denominator is None:
-        return "n/a"
-    return f"{numerator.median / denominator.median:.2f}"
-
-
 def format_accuracy(result):
     return f"{result.test_accuracy:.3f}" if result is not None else "n/a"
-
-
-def print_table(header, rows):
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(cell).rjust(w) for cell, w in zip(row, widths)))
 
 
 def main(argv=None):
@@ -564,8 +460,8 @@ def main(argv=None):
                     format_seconds(ours),
                     format_seconds(plain),
                     format_seconds(reference),
-                    format_ratio(ours, reference),
-                    format_ratio(ours, plain),
+                    _common.format_ratio(ours and ours.median, reference and reference.median),
+                    _common.format_ratio(ours and ours.median, plain and plain.median),
                 ]
             )
             accuracy_rows.append(
@@ -579,7 +475,7 @@ def main(argv=None):
             )
 
     print(f"\nseconds per epoch (median of {repeats}; ratios < 1: hashnet is faster)")
-    print_table(
+    _common.print_table(
         [
             "network",
             "batch",
@@ -592,7 +488,7 @@ def main(argv=None):
         rows,
     )
     print(f"\ntest accuracy after {1 + repeats} epochs (sanity check: all three should learn)")
-    print_table(["network", "batch", "hashnet", "numpy", "torch"], accuracy_rows)
+    _common.print_table(["network", "batch", "hashnet", "numpy", "torch"], accuracy_rows)
 
 
 if __name__ == "__main__":
