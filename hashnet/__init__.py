@@ -30,7 +30,17 @@ _LAZY = {
     "cluster_accuracy": "hashnet.probes",
     "encoding_properties": "hashnet.properties",
 }
-_SUBMODULES = {"datasets", "nn", "kernels", "codes", "probes", "properties", "plot", "demo"}
+_SUBMODULES = {
+    "datasets",
+    "nn",
+    "kernels",
+    "codes",
+    "probes",
+    "properties",
+    "regions",
+    "plot",
+    "demo",
+}
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
 

@@ -1,0 +1,24 @@
+"""Exact linear regions: enumerate, measure and draw how a ReLU network carves a 2D domain.
+
+R = hashnet.regions.enumerate(net, box=(-3, 3, -3, 3))            # 2D inputs
+R = hashnet.regions.enumerate(net, plane=plane_through(xa, xb, xc))  # any inputs
+R.n_regions, R.polygons, R.codes, R.locate(points), R.occupancy(points, y)
+"""
+
+from hashnet.regions.enumerate import affine_blocks, enumerate_regions
+from hashnet.regions.plane import Plane, box_plane, plane, plane_through
+from hashnet.regions.regions import Occupancy, Regions
+
+enumerate = enumerate_regions  # the public name; inside the package we avoid the builtin's
+
+__all__ = [
+    "Occupancy",
+    "Plane",
+    "Regions",
+    "affine_blocks",
+    "box_plane",
+    "enumerate",
+    "enumerate_regions",
+    "plane",
+    "plane_through",
+]
