@@ -302,3 +302,37 @@ def test_table_xent_kernel(binary, n, n_bytes, width):
     assert np.isfinite(losses[0])
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
     assert_same(copies, np.float64)
+
+
+# --- exact-region kernel ---------------------------------------------------------------------
+
+
+def test_cut_polygons_kernel():
+    rng = np.random.default_rng(0)
+    polygons = []
+    for k in (3, 4, 7, 12):  # convex, counter-clockwise: points on a circle by angle
+        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+        polygons.append(np.column_stack([np.cos(angles), np.sin(angles)]) * rng.uniform(0.5, 2))
+    polygons.append(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]))
+    counts = np.array([len(p) for p in polygons])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    verts = np.concatenate(polygons)
+    for trial in range(6):
+        lines = rng.normal(size=(len(polygons), 3))
+        if trial == 1:  # lines through a vertex of each polygon
+            lines[:, 2] = -np.einsum("ij,ij->i", lines[:, :2], verts[starts])
+        if trial == 2:  # constant units (no slope), one exactly zero
+            lines[:, :2] = 0
+            lines[0, 2] = 0
+        if trial == 3:  # lines that graze a polygon: a sliver below the area tolerance
+            lines[:, 2] = -np.einsum("ij,ij->i", lines[:, :2], verts[starts]) + 1e-9
+        tol = 1e-10 * np.abs(lines).sum(axis=1)
+        got = cpu.cut_polygons(verts, starts, counts, lines, tol, 1e-7)
+        want = reference.cut_polygons(verts, starts, counts, lines, tol, 1e-7)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
+        for a, b in zip(got[1:], want[1:]):
+            np.testing.assert_array_equal(a, b)
+        # The pieces of each polygon cover it exactly.
+        areas = np.array([reference._signed_area(got[0][s : s + k]) for s, k in zip(*got[1:3])])
+        whole = np.array([reference._signed_area(p) for p in polygons])
+        np.testing.assert_allclose(np.bincount(got[3], weights=areas), whole, rtol=1e-9)

@@ -78,6 +78,14 @@ def _exercise_shared() -> None:
         cpu.table_xent(code_bytes, tables, np.zeros(1), labels, True, hist)
 
 
+def _exercise_regions() -> None:
+    from hashnet.kernels import cpu
+
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    lines = np.array([[1.0, 0.0, -0.5]])
+    cpu.cut_polygons(square, np.zeros(1, np.int64), np.full(1, 4), lines, np.ones(1), 0.0)
+
+
 def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
     """Compile (or load from the cache) every CPU kernel for the given dtypes.
 
@@ -100,6 +108,7 @@ def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
         _READY.add(name)
     if "shared" not in _READY:
         _exercise_shared()
+        _exercise_regions()
         _READY.add("shared")
     seconds = time.perf_counter() - start
     if verbose:

@@ -710,3 +710,103 @@ def table_xent(code_bytes, tables, shift, y, binary, hist):
             for k in range(width):
                 h[k] += z[k]
     return loss / n
+
+
+# --- exact linear regions -----------------------------------------------------------------------
+
+
+@kernel
+def cut_polygons(verts, starts, counts, lines, tol, area_tol):
+    """Cut convex polygon i by the line lines[i] = (a, b, c): a s + b t + c = 0.
+
+    Polygon i is verts[starts[i] : starts[i] + counts[i]] (counter-clockwise). Returns
+    (verts, starts, counts, source, positive) of the pieces: each input polygon gives one piece
+    (not cut: positive tells on which side it lies) or two (the side where a s + b t + c > 0
+    first, then the other). Tolerance policy (see hashnet.regions.enumerate): vertices with
+    |f| <= tol[i] lie on the line; a cut leaving a piece of area <= area_tol keeps the polygon
+    whole, on the side of the larger part; a polygon with no vertex strictly on either side
+    takes the sign of f at its vertex mean.
+    """
+    n = starts.shape[0]
+    out_verts = np.empty((verts.shape[0] + 4 * n, 2))
+    out_starts = np.empty(2 * n, np.int64)
+    out_counts = np.empty(2 * n, np.int64)
+    source = np.empty(2 * n, np.int64)
+    positive = np.empty(2 * n, np.uint8)
+    n_out, v_out = 0, 0
+    f = np.empty(verts.shape[0])
+    for i in range(n):
+        s0, k = starts[i], counts[i]
+        a, b, c = lines[i, 0], lines[i, 1], lines[i, 2]
+        n_pos = n_neg = 0
+        for q in range(k):
+            f[q] = a * verts[s0 + q, 0] + b * verts[s0 + q, 1] + c
+            if f[q] > tol[i]:
+                n_pos += 1
+            elif f[q] < -tol[i]:
+                n_neg += 1
+        whole = n_pos == 0 or n_neg == 0
+        on = n_pos > 0
+        if not whole:
+            # Write the positive piece, then the negative one, and check their areas.
+            pos_start = v_out
+            for q in range(k):
+                r = (q + 1) % k
+                if f[q] >= -tol[i]:
+                    out_verts[v_out] = verts[s0 + q]
+                    v_out += 1
+                if (f[q] > tol[i] and f[r] < -tol[i]) or (f[q] < -tol[i] and f[r] > tol[i]):
+                    w = f[q] / (f[q] - f[r])
+                    out_verts[v_out] = verts[s0 + q] + w * (verts[s0 + r] - verts[s0 + q])
+                    v_out += 1
+            neg_start = v_out
+            for q in range(k):
+                r = (q + 1) % k
+                if f[q] <= tol[i]:
+                    out_verts[v_out] = verts[s0 + q]
+                    v_out += 1
+                if (f[q] > tol[i] and f[r] < -tol[i]) or (f[q] < -tol[i] and f[r] > tol[i]):
+                    w = f[q] / (f[q] - f[r])
+                    out_verts[v_out] = verts[s0 + q] + w * (verts[s0 + r] - verts[s0 + q])
+                    v_out += 1
+            pos_area = _shoelace(out_verts, pos_start, neg_start - pos_start)
+            neg_area = _shoelace(out_verts, neg_start, v_out - neg_start)
+            if pos_area <= area_tol or neg_area <= area_tol:
+                whole = True
+                on = pos_area > neg_area
+                v_out = pos_start  # forget the two pieces
+            else:
+                out_starts[n_out], out_counts[n_out] = pos_start, neg_start - pos_start
+                out_starts[n_out + 1], out_counts[n_out + 1] = neg_start, v_out - neg_start
+                source[n_out] = source[n_out + 1] = i
+                positive[n_out], positive[n_out + 1] = 1, 0
+                n_out += 2
+        if whole:
+            if n_pos == 0 and n_neg == 0:  # constant (or nearly) on the polygon: its middle
+                ms = mt = 0.0
+                for q in range(k):
+                    ms += verts[s0 + q, 0]
+                    mt += verts[s0 + q, 1]
+                on = a * ms / k + b * mt / k + c > 0
+            out_verts[v_out : v_out + k] = verts[s0 : s0 + k]
+            out_starts[n_out], out_counts[n_out] = v_out, k
+            source[n_out], positive[n_out] = i, on
+            v_out += k
+            n_out += 1
+    return (
+        out_verts[:v_out],
+        out_starts[:n_out],
+        out_counts[:n_out],
+        source[:n_out],
+        positive[:n_out],
+    )
+
+
+@kernel
+def _shoelace(verts, start, k):
+    """Signed area of verts[start : start + k] (positive when counter-clockwise)."""
+    total = 0.0
+    for q in range(k):
+        r = start + (q + 1) % k
+        total += verts[start + q, 0] * verts[r, 1] - verts[r, 0] * verts[start + q, 1]
+    return 0.5 * total

@@ -235,3 +235,59 @@ def table_xent(code_bytes, tables, shift, y, binary, hist):
     for p in range(n_bytes):
         np.add.at(hist[p], code_bytes[:, p], dz)
     return float(loss)
+
+
+# --- exact linear regions ---------------------------------------------------------------------
+
+
+def _signed_area(polygon):
+    if len(polygon) < 3:
+        return 0.0
+    s, t = polygon[:, 0], polygon[:, 1]
+    return 0.5 * float(np.dot(s, np.roll(t, -1)) - np.dot(np.roll(s, -1), t))
+
+
+def cut_polygons(verts, starts, counts, lines, tol, area_tol):
+    pieces, source, positive = [], [], []
+    for i, (start, k) in enumerate(zip(starts, counts)):
+        polygon = verts[start : start + k]
+        a, b, c = lines[i]
+        f = polygon @ np.array([a, b]) + c
+        side = np.where(f > tol[i], 1, np.where(f < -tol[i], -1, 0))
+        halves = []
+        if (side > 0).any() and (side < 0).any():
+            nxt = np.roll(np.arange(k), -1)
+            crossing = side * side[nxt] < 0
+            w = np.where(crossing, f / np.where(crossing, f - f[nxt], 1.0), 0.0)
+            cut = polygon + w[:, None] * (polygon[nxt] - polygon)
+            for keep in (side >= 0, side <= 0):
+                rows = []
+                for q in range(k):
+                    if keep[q]:
+                        rows.append(polygon[q])
+                    if crossing[q]:
+                        rows.append(cut[q])
+                halves.append(np.array(rows))
+        if halves and min(_signed_area(h) for h in halves) > area_tol:
+            pieces += halves
+            source += [i, i]
+            positive += [1, 0]
+            continue
+        if halves:  # a sliver: keep the polygon whole, on the side of the larger part
+            on = _signed_area(halves[0]) > _signed_area(halves[1])
+        elif (side != 0).any():
+            on = (side > 0).any()
+        else:
+            on = a * polygon[:, 0].mean() + b * polygon[:, 1].mean() + c > 0
+        pieces.append(polygon)
+        source.append(i)
+        positive.append(int(on))
+    counts_out = np.array([len(p) for p in pieces], np.int64)
+    starts_out = np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64)
+    return (
+        np.concatenate(pieces) if pieces else np.empty((0, 2)),
+        starts_out,
+        counts_out,
+        np.array(source, np.int64),
+        np.array(positive, np.uint8),
+    )

@@ -16,8 +16,8 @@ cut that would leave a piece of area <= AREA_TOL * (domain area) on one side kee
 whole. A unit that is constant on a polygon (no vertex strictly on either side) gets the bit of
 its value at the polygon's centroid. Everything is float64.
 
-This is the plain NumPy version, written to be read; it handles networks of a few thousand
-regions in seconds.
+The cutting runs in the Numba kernel `hashnet.kernels.cpu.cut_polygons` (one call per unit,
+over all pieces at once); `hashnet.kernels.reference.cut_polygons` is its plain NumPy twin.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from hashnet.codes import Codes
+from hashnet.kernels import cpu as K
 from hashnet.regions.plane import Plane, box_plane
 from hashnet.regions.regions import Regions
 
@@ -41,43 +42,67 @@ def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0)
     plane : a Plane (`hashnet.regions.plane_through(xa, xb, xc)`, `hashnet.regions.plane(...)`)
         for any input dimension
     max_regions : stop with a clear error when the count goes past this
+    verbose : 1 prints the number of regions after each layer
     Returns a `Regions` (polygons, codes, affine maps to the logits, layer-by-layer history).
     """
     domain = _domain(net, box, plane)
-    blocks, head = affine_blocks(net)
-    n_in = domain.origin.size
-    # A region: (polygon (k, 2), M (2, d), c (d,), code bits so far). Its current layer's input
-    # is h(s, t) = [s, t] @ M + c.
-    pieces = [(domain.corners(), np.stack([domain.u, domain.v]), domain.origin.copy(), [])]
-    if blocks and blocks[0][0].shape[0] != n_in:
-        raise ValueError(f"the plane is {n_in}D but the network takes {blocks[0][0].shape[0]}")
-    history = []
-    scale_s = max(abs(domain.extent[0]), abs(domain.extent[1]))
-    scale_t = max(abs(domain.extent[2]), abs(domain.extent[3]))
+    blocks, (W_out, b_out) = affine_blocks(net)
+    # The regions so far: polygons as one vertex array with a start and a count per polygon,
+    # and on region r the current layer's input is h(s, t) = [s, t] @ M[r] + c[r].
+    verts, starts, counts = domain.corners(), np.array([0]), np.array([4])
+    M, c = np.stack([domain.u, domain.v])[None], domain.origin[None].copy()
+    bits = np.zeros((1, 0), np.uint8)
+    reach_s = max(abs(domain.extent[0]), abs(domain.extent[1]))
+    reach_t = max(abs(domain.extent[2]), abs(domain.extent[3]))
     area_tol = AREA_TOL * domain.area
+    history = []
     for depth, (W, b, alpha) in enumerate(blocks):
-        refined = []
-        for polygon, M, c, bits in pieces:
-            A, z0 = M @ W, c @ W + b  # pre-activations: [s, t] @ A + z0
-            parts = [(polygon, np.zeros(W.shape[1], np.uint8))]
-            for j in range(W.shape[1]):
-                line = (A[0, j], A[1, j], z0[j])
-                tol = TOL * (abs(line[0]) * scale_s + abs(line[1]) * scale_t + abs(line[2]))
-                parts = [p for part in parts for p in _cut(part, j, line, tol, area_tol)]
-            for part, layer_bits in parts:
-                slope = np.where(layer_bits == 1, 1.0, alpha)
-                refined.append((part, A * slope, z0 * slope, [*bits, layer_bits]))
-            if len(refined) > max_regions:
+        A, z0 = M @ W, c @ W + b  # region r's pre-activations: [s, t] @ A[r] + z0[r]
+        owner = np.arange(len(starts))  # the region each piece comes from
+        steps = []
+        for j in range(W.shape[1]):  # cut every piece along unit j's line
+            lines = np.column_stack([A[owner, 0, j], A[owner, 1, j], z0[owner, j]])
+            tol = TOL * (np.abs(lines[:, 0]) * reach_s + np.abs(lines[:, 1]) * reach_t)
+            tol += TOL * np.abs(lines[:, 2])
+            verts, starts, counts, source, positive = K.cut_polygons(
+                verts, starts, counts, lines, tol, area_tol
+            )
+            owner = owner[source]
+            steps.append((source, positive))
+            if len(starts) > max_regions:
                 raise ValueError(
-                    f"more than max_regions={max_regions} regions after layer {depth + 1} "
-                    f"({len(refined)} and counting); pass a larger max_regions, a smaller box "
-                    "or plane extent, or a smaller network"
+                    f"more than max_regions={max_regions} regions in layer {depth + 1} "
+                    f"({len(starts)} after {j + 1} of its {W.shape[1]} units); pass a larger "
+                    "max_regions, a smaller box or plane extent, or a smaller network"
                 )
-        pieces = refined
-        history.append(pieces)
+        layer_bits = _bits_from_steps(steps, len(starts))
+        slope = np.where(layer_bits == 1, 1.0, alpha)
+        M, c = A[owner] * slope[:, None, :], z0[owner] * slope
+        bits = np.hstack([bits[owner], layer_bits])
+        history.append((verts, starts, counts, bits))
         if verbose:
-            print(f"layer {depth + 1}: {len(pieces)} regions")
-    return _collect(domain, history or [pieces], head, [W.shape[1] for W, _, _ in blocks])
+            print(f"layer {depth + 1}: {len(starts)} regions", flush=True)
+    if not history:
+        history.append((verts, starts, counts, bits))
+    sizes = [W.shape[1] for W, _, _ in blocks]
+    layers = [
+        ([v[s : s + k] for s, k in zip(st, ct)], Codes.from_bits(bt, sizes[: i + 1] or None))
+        for i, (v, st, ct, bt) in enumerate(history)
+    ]
+    polygons, codes = layers[-1]
+    return Regions(domain, polygons, codes, M @ W_out, c @ W_out + b_out, layers)
+
+
+def _bits_from_steps(steps, n_pieces):
+    """The layer's code bits of each final piece, by walking its ancestry back through the cuts
+    (cheaper than carrying a bit matrix through every cut)."""
+    bits = np.zeros((n_pieces, len(steps)), np.uint8)
+    ancestor = np.arange(n_pieces)
+    for j in range(len(steps) - 1, -1, -1):
+        source, positive = steps[j]
+        bits[:, j] = positive[ancestor]
+        ancestor = source[ancestor]
+    return bits
 
 
 def affine_blocks(net):
@@ -129,72 +154,3 @@ def _domain(net, box, plane) -> Plane:
             "plane=hashnet.regions.plane_through(xa, xb, xc) to slice through three inputs"
         )
     return box_plane(box)
-
-
-def _cut(part, j, line, tol, area_tol):
-    """Split (polygon, bits) by unit j's line a s + b t + c = 0; yield the non-empty sides."""
-    polygon, bits = part
-    a, b, c = line
-    f = polygon[:, 0] * a + polygon[:, 1] * b + c
-    side = np.where(f > tol, 1, np.where(f < -tol, -1, 0))
-    if not (side > 0).any() or not (side < 0).any():
-        # Not cut: the unit has one sign on the whole polygon.
-        on = (side > 0).any() or (not (side < 0).any() and _centroid_value(polygon, line) > 0)
-        yield polygon, _with_bit(bits, j, on)
-        return
-    positive, negative = [], []
-    n = len(polygon)
-    for i in range(n):
-        k = (i + 1) % n
-        if side[i] >= 0:
-            positive.append(polygon[i])
-        if side[i] <= 0:
-            negative.append(polygon[i])
-        if side[i] * side[k] < 0:  # the edge crosses the line strictly inside
-            point = polygon[i] + (f[i] / (f[i] - f[k])) * (polygon[k] - polygon[i])
-            positive.append(point)
-            negative.append(point)
-    positive, negative = np.array(positive), np.array(negative)
-    if _area(positive) <= area_tol or _area(negative) <= area_tol:
-        # A sliver: keep the polygon whole, on the side that holds (almost) all of it.
-        on = _area(positive) > _area(negative)
-        yield polygon, _with_bit(bits, j, on)
-        return
-    yield positive, _with_bit(bits, j, True)
-    yield negative, bits
-
-
-def _with_bit(bits, j, on):
-    if not on:
-        return bits
-    bits = bits.copy()
-    bits[j] = 1
-    return bits
-
-
-def _centroid_value(polygon, line):
-    centre = polygon.mean(axis=0)
-    return line[0] * centre[0] + line[1] * centre[1] + line[2]
-
-
-def _area(polygon):
-    """Signed area (shoelace formula); positive for counter-clockwise vertices."""
-    if len(polygon) < 3:
-        return 0.0
-    s, t = polygon[:, 0], polygon[:, 1]
-    return 0.5 * float(np.dot(s, np.roll(t, -1)) - np.dot(np.roll(s, -1), t))
-
-
-def _collect(domain, history, head, layer_sizes) -> Regions:
-    W_out, b_out = head
-    layers = []
-    for depth, pieces in enumerate(history):
-        n_bits = sum(layer_sizes[: depth + 1])
-        bits = np.array([np.concatenate([*p[3], np.zeros(0, np.uint8)]) for p in pieces])
-        codes = Codes.from_bits(bits.reshape(len(pieces), n_bits), layer_sizes[: depth + 1])
-        polygons = [p[0] for p in pieces]
-        layers.append((polygons, codes, pieces))
-    polygons, codes, pieces = layers[-1]
-    logit_A = np.array([M @ W_out for _, M, _, _ in pieces])
-    logit_c = np.array([c @ W_out + b_out for _, _, c, _ in pieces])
-    return Regions(domain, polygons, codes, logit_A, logit_c, [(p, c) for p, c, _ in layers])
