@@ -53,8 +53,13 @@ class Codes:
         bits = np.asarray(bits)
         if bits.ndim != 2:
             raise ValueError(f"bits must be a 2D (N, n_bits) array, got shape {bits.shape}")
-        if bits.dtype != bool and not np.isin(bits, (0, 1)).all():
-            raise ValueError("bits must hold only 0 and 1")
+        if bits.size and bits.dtype != bool:
+            if np.issubdtype(bits.dtype, np.integer):
+                valid = bits.min() >= 0 and bits.max() <= 1  # two fast passes, no mask
+            else:
+                valid = ((bits == 0) | (bits == 1)).all()
+            if not valid:
+                raise ValueError("bits must hold only 0 and 1")
         bits = np.ascontiguousarray(bits, dtype=np.uint8)
         words = np.empty((bits.shape[0], _n_words(bits.shape[1])), np.uint64)
         K.pack_bits(bits, words)

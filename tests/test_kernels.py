@@ -307,8 +307,9 @@ def test_table_xent_kernel(binary, n, n_bytes, width):
 # --- exact-region kernel ---------------------------------------------------------------------
 
 
-def test_cut_polygons_kernel():
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize("m", [1, 3, 9])
+def test_cut_regions_kernel(m):
+    rng = np.random.default_rng(m)
     polygons = []
     for k in (3, 4, 7, 12):  # convex, counter-clockwise: points on a circle by angle
         angles = np.sort(rng.uniform(0, 2 * np.pi, k))
@@ -317,22 +318,22 @@ def test_cut_polygons_kernel():
     counts = np.array([len(p) for p in polygons])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     verts = np.concatenate(polygons)
-    for trial in range(6):
-        lines = rng.normal(size=(len(polygons), 3))
+    n = len(polygons)
+    for trial in range(5):
+        A, z0 = rng.normal(size=(n, 2, m)), rng.normal(size=(n, m))
         if trial == 1:  # lines through a vertex of each polygon
-            lines[:, 2] = -np.einsum("ij,ij->i", lines[:, :2], verts[starts])
+            z0 = -np.einsum("rij,ri->rj", A, verts[starts])
         if trial == 2:  # constant units (no slope), one exactly zero
-            lines[:, :2] = 0
-            lines[0, 2] = 0
-        if trial == 3:  # lines that graze a polygon: a sliver below the area tolerance
-            lines[:, 2] = -np.einsum("ij,ij->i", lines[:, :2], verts[starts]) + 1e-9
-        tol = 1e-10 * np.abs(lines).sum(axis=1)
-        got = cpu.cut_polygons(verts, starts, counts, lines, tol, 1e-7)
-        want = reference.cut_polygons(verts, starts, counts, lines, tol, 1e-7)
+            A[:] = 0
+            z0[0] = 0
+        if trial == 3:  # lines that graze a vertex: a sliver below the area tolerance
+            z0 = -np.einsum("rij,ri->rj", A, verts[starts]) + 1e-9
+        args = (verts, starts, counts, A, z0, 2.0, 2.0, 1e-10, 1e-7)
+        got, want = cpu.cut_regions(*args), reference.cut_regions(*args)
         np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
         for a, b in zip(got[1:], want[1:]):
             np.testing.assert_array_equal(a, b)
-        # The pieces of each polygon cover it exactly.
+        # The pieces of each region cover it exactly.
         areas = np.array([reference._signed_area(got[0][s : s + k]) for s, k in zip(*got[1:3])])
         whole = np.array([reference._signed_area(p) for p in polygons])
         np.testing.assert_allclose(np.bincount(got[3], weights=areas), whole, rtol=1e-9)

@@ -716,93 +716,6 @@ def table_xent(code_bytes, tables, shift, y, binary, hist):
 
 
 @kernel
-def cut_polygons(verts, starts, counts, lines, tol, area_tol):
-    """Cut convex polygon i by the line lines[i] = (a, b, c): a s + b t + c = 0.
-
-    Polygon i is verts[starts[i] : starts[i] + counts[i]] (counter-clockwise). Returns
-    (verts, starts, counts, source, positive) of the pieces: each input polygon gives one piece
-    (not cut: positive tells on which side it lies) or two (the side where a s + b t + c > 0
-    first, then the other). Tolerance policy (see hashnet.regions.enumerate): vertices with
-    |f| <= tol[i] lie on the line; a cut leaving a piece of area <= area_tol keeps the polygon
-    whole, on the side of the larger part; a polygon with no vertex strictly on either side
-    takes the sign of f at its vertex mean.
-    """
-    n = starts.shape[0]
-    out_verts = np.empty((verts.shape[0] + 4 * n, 2))
-    out_starts = np.empty(2 * n, np.int64)
-    out_counts = np.empty(2 * n, np.int64)
-    source = np.empty(2 * n, np.int64)
-    positive = np.empty(2 * n, np.uint8)
-    n_out, v_out = 0, 0
-    f = np.empty(verts.shape[0])
-    for i in range(n):
-        s0, k = starts[i], counts[i]
-        a, b, c = lines[i, 0], lines[i, 1], lines[i, 2]
-        n_pos = n_neg = 0
-        for q in range(k):
-            f[q] = a * verts[s0 + q, 0] + b * verts[s0 + q, 1] + c
-            if f[q] > tol[i]:
-                n_pos += 1
-            elif f[q] < -tol[i]:
-                n_neg += 1
-        whole = n_pos == 0 or n_neg == 0
-        on = n_pos > 0
-        if not whole:
-            # Write the positive piece, then the negative one, and check their areas.
-            pos_start = v_out
-            for q in range(k):
-                r = (q + 1) % k
-                if f[q] >= -tol[i]:
-                    out_verts[v_out] = verts[s0 + q]
-                    v_out += 1
-                if (f[q] > tol[i] and f[r] < -tol[i]) or (f[q] < -tol[i] and f[r] > tol[i]):
-                    w = f[q] / (f[q] - f[r])
-                    out_verts[v_out] = verts[s0 + q] + w * (verts[s0 + r] - verts[s0 + q])
-                    v_out += 1
-            neg_start = v_out
-            for q in range(k):
-                r = (q + 1) % k
-                if f[q] <= tol[i]:
-                    out_verts[v_out] = verts[s0 + q]
-                    v_out += 1
-                if (f[q] > tol[i] and f[r] < -tol[i]) or (f[q] < -tol[i] and f[r] > tol[i]):
-                    w = f[q] / (f[q] - f[r])
-                    out_verts[v_out] = verts[s0 + q] + w * (verts[s0 + r] - verts[s0 + q])
-                    v_out += 1
-            pos_area = _shoelace(out_verts, pos_start, neg_start - pos_start)
-            neg_area = _shoelace(out_verts, neg_start, v_out - neg_start)
-            if pos_area <= area_tol or neg_area <= area_tol:
-                whole = True
-                on = pos_area > neg_area
-                v_out = pos_start  # forget the two pieces
-            else:
-                out_starts[n_out], out_counts[n_out] = pos_start, neg_start - pos_start
-                out_starts[n_out + 1], out_counts[n_out + 1] = neg_start, v_out - neg_start
-                source[n_out] = source[n_out + 1] = i
-                positive[n_out], positive[n_out + 1] = 1, 0
-                n_out += 2
-        if whole:
-            if n_pos == 0 and n_neg == 0:  # constant (or nearly) on the polygon: its middle
-                ms = mt = 0.0
-                for q in range(k):
-                    ms += verts[s0 + q, 0]
-                    mt += verts[s0 + q, 1]
-                on = a * ms / k + b * mt / k + c > 0
-            out_verts[v_out : v_out + k] = verts[s0 : s0 + k]
-            out_starts[n_out], out_counts[n_out] = v_out, k
-            source[n_out], positive[n_out] = i, on
-            v_out += k
-            n_out += 1
-    return (
-        out_verts[:v_out],
-        out_starts[:n_out],
-        out_counts[:n_out],
-        source[:n_out],
-        positive[:n_out],
-    )
-
-
-@kernel
 def _shoelace(verts, start, k):
     """Signed area of verts[start : start + k] (positive when counter-clockwise)."""
     total = 0.0
@@ -810,3 +723,130 @@ def _shoelace(verts, start, k):
         r = start + (q + 1) % k
         total += verts[start + q, 0] * verts[r, 1] - verts[r, 0] * verts[start + q, 1]
     return 0.5 * total
+
+
+@kernel
+def _grown(array, size):
+    """A copy of `array` with room for at least `size` rows (capacity doubles)."""
+    if size <= array.shape[0]:
+        return array
+    bigger = np.empty((max(size, 2 * array.shape[0]),) + array.shape[1:], array.dtype)
+    bigger[: array.shape[0]] = array
+    return bigger
+
+
+@kernel
+def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol):
+    """Cut every region by the lines of all units of one layer: the regions of the next layer.
+
+    Tolerance policy (see hashnet.regions.enumerate): vertices with |f| <= tol lie on the line;
+    a cut leaving a piece of area <= area_tol keeps the piece whole, on the side of the larger
+    part; a piece with no vertex strictly on either side takes the sign at its vertex mean.
+
+    Region r (polygon verts[starts[r] : starts[r] + counts[r]]) has pre-activations
+    [s, t] @ A[r] + z0[r]. Each region is cut depth first: a piece is tested against the next
+    units until one cuts it; its two halves go on a small stack with the units still to test;
+    a piece that no unit cuts is final. Bits of a piece: 1 for the units positive on it;
+    tol = tol_factor * (|a| reach_s + |b| reach_t + |c|) for the line a s + b t + c = 0.
+    Returns (verts, starts, counts, owner, bits) of the final pieces, region by region, the
+    negative half of each cut before the positive one.
+    """
+    n, m = z0.shape
+    max_k = 0
+    for r in range(n):
+        max_k = max(max_k, counts[r])
+    cap_k = max_k + m + 4  # a cut adds at most one vertex to a piece
+    # The stack: at most one pending sibling per unit, so m + 2 entries.
+    st_verts = np.empty(((m + 2) * cap_k, 2))
+    st_count = np.empty(m + 2, np.int64)
+    st_next = np.empty(m + 2, np.int64)
+    st_bits = np.empty((m + 2, m), np.uint8)
+    f = np.empty(cap_k)
+    piece = np.empty((cap_k, 2))
+    out_verts = np.empty((verts.shape[0] * 2 + 16, 2))
+    out_starts = np.empty(2 * n + 16, np.int64)
+    out_counts = np.empty(2 * n + 16, np.int64)
+    owner = np.empty(2 * n + 16, np.int64)
+    out_bits = np.empty((2 * n + 16, m), np.uint8)
+    n_out, v_out = 0, 0
+    for r in range(n):
+        depth = 0
+        k = counts[r]
+        st_verts[:k] = verts[starts[r] : starts[r] + k]
+        st_count[0], st_next[0] = k, 0
+        st_bits[0, :] = 0
+        depth = 1
+        while depth > 0:
+            depth -= 1
+            k, j = st_count[depth], st_next[depth]
+            base = depth * cap_k
+            piece[:k] = st_verts[base : base + k]
+            bits = st_bits[depth].copy()
+            cut = False
+            while j < m and not cut:
+                a, b, c = A[r, 0, j], A[r, 1, j], z0[r, j]
+                tol = tol_factor * (abs(a) * reach_s + abs(b) * reach_t + abs(c))
+                n_pos = n_neg = 0
+                for q in range(k):
+                    f[q] = a * piece[q, 0] + b * piece[q, 1] + c
+                    if f[q] > tol:
+                        n_pos += 1
+                    elif f[q] < -tol:
+                        n_neg += 1
+                if n_pos > 0 and n_neg > 0:
+                    # Try the cut: the positive half into stack slot depth, the negative half
+                    # into slot depth + 1 (so it is processed first; order does not matter).
+                    sizes = np.zeros(2, np.int64)
+                    for half in range(2):
+                        slot = (depth + half) * cap_k
+                        count = 0
+                        for q in range(k):
+                            p = (q + 1) % k
+                            keep = f[q] >= -tol if half == 0 else f[q] <= tol
+                            if keep:
+                                st_verts[slot + count] = piece[q]
+                                count += 1
+                            if (f[q] > tol and f[p] < -tol) or (f[q] < -tol and f[p] > tol):
+                                w = f[q] / (f[q] - f[p])
+                                st_verts[slot + count] = piece[q] + w * (piece[p] - piece[q])
+                                count += 1
+                        sizes[half] = count
+                    pos_area = _shoelace(st_verts, depth * cap_k, sizes[0])
+                    neg_area = _shoelace(st_verts, (depth + 1) * cap_k, sizes[1])
+                    if pos_area > area_tol and neg_area > area_tol:
+                        st_count[depth], st_next[depth] = sizes[0], j + 1
+                        st_bits[depth] = bits
+                        st_bits[depth, j] = 1
+                        st_count[depth + 1], st_next[depth + 1] = sizes[1], j + 1
+                        st_bits[depth + 1] = bits
+                        depth += 2
+                        cut = True
+                    else:  # a sliver: the piece stays whole, on its larger side
+                        bits[j] = pos_area > neg_area
+                elif n_pos > 0:
+                    bits[j] = 1
+                elif n_neg == 0:  # constant on the piece: the sign at its vertex mean
+                    ms = mt = 0.0
+                    for q in range(k):
+                        ms += piece[q, 0]
+                        mt += piece[q, 1]
+                    bits[j] = a * ms / k + b * mt / k + c > 0
+                j += 1
+            if not cut:  # no unit cuts this piece any more: a final region
+                out_verts = _grown(out_verts, v_out + k)
+                out_starts = _grown(out_starts, n_out + 1)
+                out_counts = _grown(out_counts, n_out + 1)
+                owner = _grown(owner, n_out + 1)
+                out_bits = _grown(out_bits, n_out + 1)
+                out_verts[v_out : v_out + k] = piece[:k]
+                out_starts[n_out], out_counts[n_out], owner[n_out] = v_out, k, r
+                out_bits[n_out] = bits
+                v_out += k
+                n_out += 1
+    return (
+        out_verts[:v_out],
+        out_starts[:n_out],
+        out_counts[:n_out],
+        owner[:n_out],
+        out_bits[:n_out],
+    )

@@ -247,47 +247,54 @@ def _signed_area(polygon):
     return 0.5 * float(np.dot(s, np.roll(t, -1)) - np.dot(np.roll(s, -1), t))
 
 
-def cut_polygons(verts, starts, counts, lines, tol, area_tol):
-    pieces, source, positive = [], [], []
-    for i, (start, k) in enumerate(zip(starts, counts)):
-        polygon = verts[start : start + k]
-        a, b, c = lines[i]
-        f = polygon @ np.array([a, b]) + c
-        side = np.where(f > tol[i], 1, np.where(f < -tol[i], -1, 0))
-        halves = []
-        if (side > 0).any() and (side < 0).any():
-            nxt = np.roll(np.arange(k), -1)
-            crossing = side * side[nxt] < 0
-            w = np.where(crossing, f / np.where(crossing, f - f[nxt], 1.0), 0.0)
-            cut = polygon + w[:, None] * (polygon[nxt] - polygon)
-            for keep in (side >= 0, side <= 0):
-                rows = []
-                for q in range(k):
-                    if keep[q]:
-                        rows.append(polygon[q])
-                    if crossing[q]:
-                        rows.append(cut[q])
-                halves.append(np.array(rows))
-        if halves and min(_signed_area(h) for h in halves) > area_tol:
-            pieces += halves
-            source += [i, i]
-            positive += [1, 0]
-            continue
-        if halves:  # a sliver: keep the polygon whole, on the side of the larger part
-            on = _signed_area(halves[0]) > _signed_area(halves[1])
-        elif (side != 0).any():
-            on = (side > 0).any()
-        else:
-            on = a * polygon[:, 0].mean() + b * polygon[:, 1].mean() + c > 0
-        pieces.append(polygon)
-        source.append(i)
-        positive.append(int(on))
-    counts_out = np.array([len(p) for p in pieces], np.int64)
-    starts_out = np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64)
+def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol):
+    out, owner, out_bits = [], [], []
+    m = z0.shape[1]
+
+    def visit(r, piece, j, bits):
+        while j < m:
+            a, b, c = A[r, 0, j], A[r, 1, j], z0[r, j]
+            tol = tol_factor * (abs(a) * reach_s + abs(b) * reach_t + abs(c))
+            f = piece @ np.array([a, b]) + c
+            side = np.where(f > tol, 1, np.where(f < -tol, -1, 0))
+            if (side > 0).any() and (side < 0).any():
+                halves = [_half(piece, f, side, keep) for keep in (side >= 0, side <= 0)]
+                areas = [_signed_area(h) for h in halves]
+                if min(areas) > area_tol:
+                    visit(r, halves[1], j + 1, bits.copy())  # negative half first
+                    on = bits.copy()
+                    on[j] = 1
+                    visit(r, halves[0], j + 1, on)
+                    return
+                bits[j] = areas[0] > areas[1]
+            elif (side != 0).any():
+                bits[j] = (side > 0).any()
+            else:
+                bits[j] = a * piece[:, 0].mean() + b * piece[:, 1].mean() + c > 0
+            j += 1
+        out.append(piece)
+        owner.append(r)
+        out_bits.append(bits)
+
+    for r, (start, k) in enumerate(zip(starts, counts)):
+        visit(r, verts[start : start + k], 0, np.zeros(m, np.uint8))
+    counts_out = np.array([len(p) for p in out], np.int64)
     return (
-        np.concatenate(pieces) if pieces else np.empty((0, 2)),
-        starts_out,
+        np.concatenate(out) if out else np.empty((0, 2)),
+        np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
         counts_out,
-        np.array(source, np.int64),
-        np.array(positive, np.uint8),
+        np.array(owner, np.int64),
+        np.array(out_bits, np.uint8).reshape(len(out), m),
     )
+
+
+def _half(piece, f, side, keep):
+    """The vertices of `piece` kept by the mask `keep`, with the crossing points in between."""
+    rows, k = [], len(piece)
+    for q in range(k):
+        p = (q + 1) % k
+        if keep[q]:
+            rows.append(piece[q])
+        if side[q] * side[p] < 0:
+            rows.append(piece[q] + f[q] / (f[q] - f[p]) * (piece[p] - piece[q]))
+    return np.array(rows)

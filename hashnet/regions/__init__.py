@@ -5,6 +5,7 @@ R = hashnet.regions.enumerate(net, plane=plane_through(xa, xb, xc))  # any input
 R.n_regions, R.polygons, R.codes, R.locate(points), R.occupancy(points, y)
 """
 
+from hashnet.regions.along import Crossings, count_along
 from hashnet.regions.enumerate import affine_blocks, enumerate_regions
 from hashnet.regions.plane import Plane, box_plane, plane, plane_through
 from hashnet.regions.regions import Occupancy, Regions
@@ -12,11 +13,13 @@ from hashnet.regions.regions import Occupancy, Regions
 enumerate = enumerate_regions  # the public name; inside the package we avoid the builtin's
 
 __all__ = [
+    "Crossings",
     "Occupancy",
     "Plane",
     "Regions",
     "affine_blocks",
     "box_plane",
+    "count_along",
     "enumerate",
     "enumerate_regions",
     "plane",

@@ -16,8 +16,8 @@ cut that would leave a piece of area <= AREA_TOL * (domain area) on one side kee
 whole. A unit that is constant on a polygon (no vertex strictly on either side) gets the bit of
 its value at the polygon's centroid. Everything is float64.
 
-The cutting runs in the Numba kernel `hashnet.kernels.cpu.cut_polygons` (one call per unit,
-over all pieces at once); `hashnet.kernels.reference.cut_polygons` is its plain NumPy twin.
+The cutting runs in the Numba kernel `hashnet.kernels.cpu.cut_regions` (one call per layer);
+`hashnet.kernels.reference.cut_regions` is its plain NumPy twin.
 """
 
 from __future__ import annotations
@@ -57,25 +57,19 @@ def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0)
     area_tol = AREA_TOL * domain.area
     history = []
     for depth, (W, b, alpha) in enumerate(blocks):
-        A, z0 = M @ W, c @ W + b  # region r's pre-activations: [s, t] @ A[r] + z0[r]
-        owner = np.arange(len(starts))  # the region each piece comes from
-        steps = []
-        for j in range(W.shape[1]):  # cut every piece along unit j's line
-            lines = np.column_stack([A[owner, 0, j], A[owner, 1, j], z0[owner, j]])
-            tol = TOL * (np.abs(lines[:, 0]) * reach_s + np.abs(lines[:, 1]) * reach_t)
-            tol += TOL * np.abs(lines[:, 2])
-            verts, starts, counts, source, positive = K.cut_polygons(
-                verts, starts, counts, lines, tol, area_tol
+        # Region r's pre-activations: [s, t] @ A[r] + z0[r]. One matrix product for all
+        # regions (stacking the rows of every M) instead of one small product per region.
+        A = (M.reshape(-1, M.shape[2]) @ W).reshape(len(M), 2, W.shape[1])
+        z0 = c @ W + b
+        verts, starts, counts, owner, layer_bits = K.cut_regions(
+            verts, starts, counts, A, z0, reach_s, reach_t, TOL, area_tol
+        )
+        if len(starts) > max_regions:
+            raise ValueError(
+                f"{len(starts)} regions after layer {depth + 1}, more than max_regions="
+                f"{max_regions}; pass a larger max_regions, a smaller box or plane extent, or "
+                "a smaller network"
             )
-            owner = owner[source]
-            steps.append((source, positive))
-            if len(starts) > max_regions:
-                raise ValueError(
-                    f"more than max_regions={max_regions} regions in layer {depth + 1} "
-                    f"({len(starts)} after {j + 1} of its {W.shape[1]} units); pass a larger "
-                    "max_regions, a smaller box or plane extent, or a smaller network"
-                )
-        layer_bits = _bits_from_steps(steps, len(starts))
         slope = np.where(layer_bits == 1, 1.0, alpha)
         M, c = A[owner] * slope[:, None, :], z0[owner] * slope
         bits = np.hstack([bits[owner], layer_bits])
@@ -90,19 +84,8 @@ def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0)
         for i, (v, st, ct, bt) in enumerate(history)
     ]
     polygons, codes = layers[-1]
-    return Regions(domain, polygons, codes, M @ W_out, c @ W_out + b_out, layers)
-
-
-def _bits_from_steps(steps, n_pieces):
-    """The layer's code bits of each final piece, by walking its ancestry back through the cuts
-    (cheaper than carrying a bit matrix through every cut)."""
-    bits = np.zeros((n_pieces, len(steps)), np.uint8)
-    ancestor = np.arange(n_pieces)
-    for j in range(len(steps) - 1, -1, -1):
-        source, positive = steps[j]
-        bits[:, j] = positive[ancestor]
-        ancestor = source[ancestor]
-    return bits
+    logit_A = (M.reshape(-1, M.shape[2]) @ W_out).reshape(len(M), 2, W_out.shape[1])
+    return Regions(domain, polygons, codes, logit_A, c @ W_out + b_out, layers)
 
 
 def affine_blocks(net):

@@ -102,6 +102,22 @@ class Regions:
         activation pattern forms one connected region in the domain)."""
         return int(code_groups(self.codes).max()) + 1 if self.n_regions else 0
 
+    def decision_boundary(self, tol=1e-9) -> np.ndarray:
+        """Segments (n, 2, 2) where the predicted class changes inside the regions.
+
+        On region r the logits are affine, l(x) = x @ logit_A[r] + logit_c[r], so the set
+        where class k wins is the polygon cut by the half-planes l_k(x) - l_j(x) >= 0 (j != k):
+        a convex *cell*. Edges of the cells that do not lie on the region's own boundary are
+        the decision boundary (for two classes: the line l_1 = l_0 clipped to the polygon).
+        Each segment is reported once; empty when the logits are unknown (`at_layer`).
+        """
+        if self.logit_A is None or self.logit_c is None:
+            return np.zeros((0, 2, 2))
+        segments = []
+        for polygon, A, c in zip(self.polygons, self.logit_A, self.logit_c):
+            segments.extend(_boundary_in_region(polygon, A, c, tol))
+        return np.array(segments, dtype=np.float64).reshape(-1, 2, 2)
+
 
 @dataclass
 class Occupancy:
@@ -143,6 +159,82 @@ def _distance_to_boundary(polygon, point):
     t = np.clip(((point - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-300), 0, 1)
     nearest = a + t[:, None] * ab
     return float(np.min(np.hypot(*(nearest - point).T)))
+
+
+def _boundary_in_region(polygon, A, c, tol):
+    """Decision-boundary segments inside one convex polygon where logits = x @ A + c."""
+    polygon = np.asarray(polygon, dtype=np.float64)
+    n_classes = A.shape[1]
+    size = max(1.0, float(np.abs(polygon).max()))
+    segments = []
+    for k in range(n_classes):
+        # Tag each edge with where it came from: -1 for the region's own edges, j for the
+        # line l_k = l_j, so every boundary edge is found once (in the cell of the smaller k).
+        cell, tags = polygon, np.full(len(polygon), -1)
+        for j in range(n_classes):
+            if j == k or len(cell) < 3:
+                continue
+            a, b, d = A[0, k] - A[0, j], A[1, k] - A[1, j], c[k] - c[j]
+            eps = tol * (abs(a) * size + abs(b) * size + abs(d))
+            cell, tags = _clip_half_plane(cell, tags, (a, b, d), eps, j)
+        if len(cell) < 3:
+            continue
+        for i in range(len(cell)):
+            p, q = cell[i], cell[(i + 1) % len(cell)]
+            if tags[i] <= k or np.hypot(*(q - p)) <= tol * size:
+                continue
+            if not _on_polygon_edge(polygon, p, q, tol * size):
+                segments.append((p, q))
+    return segments
+
+
+def _clip_half_plane(polygon, tags, line, eps, tag):
+    """Sutherland-Hodgman: the part of a convex polygon where a s + b t + d >= -eps.
+
+    tags[i] labels edge i (polygon[i] -> polygon[i + 1]); the new edge along the cut is `tag`.
+    """
+    a, b, d = line
+    f = polygon[:, 0] * a + polygon[:, 1] * b + d
+    inside = f >= -eps
+    if inside.all():
+        return polygon, tags
+    points, labels = [], []
+    n = len(polygon)
+    for i in range(n):
+        k = (i + 1) % n
+        if inside[i]:
+            points.append(polygon[i])
+            labels.append(tags[i])
+        if inside[i] != inside[k]:  # the edge crosses the line: keep the crossing point
+            w = np.clip(f[i] / (f[i] - f[k]), 0.0, 1.0)
+            points.append(polygon[i] + w * (polygon[k] - polygon[i]))
+            # Leaving: the next edge runs along the cut. Entering: along the old edge i.
+            labels.append(tag if inside[i] else tags[i])
+    if len(points) < 3:
+        return np.zeros((0, 2)), np.zeros(0, np.int64)
+    return _drop_repeats(np.array(points), np.array(labels), eps)
+
+
+def _drop_repeats(polygon, tags, eps):
+    """Remove vertices equal to the next one (their zero-length edge goes with them)."""
+    size = max(1.0, float(np.abs(polygon).max()))
+    nxt = np.roll(polygon, -1, axis=0)
+    keep = np.hypot(*(nxt - polygon).T) > max(eps, 1e-12 * size)
+    if keep.sum() < 3:
+        return np.zeros((0, 2)), np.zeros(0, np.int64)
+    return polygon[keep], tags[keep]
+
+
+def _on_polygon_edge(polygon, p, q, tol):
+    """Whether segment pq lies along one of the polygon's edges (both ends on its line)."""
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    ab = b - a
+    length = np.maximum(np.hypot(ab[:, 0], ab[:, 1]), 1e-300)
+
+    def distance(x):
+        return np.abs(ab[:, 0] * (x[1] - a[:, 1]) - ab[:, 1] * (x[0] - a[:, 0])) / length
+
+    return bool(((distance(p) <= tol) & (distance(q) <= tol)).any())
 
 
 __all__ = ["Occupancy", "Regions"]
