@@ -763,6 +763,8 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
     st_bits = np.empty((m + 2, m), np.uint8)
     f = np.empty(cap_k)
     piece = np.empty((cap_k, 2))
+    bits = np.empty(m, np.uint8)
+    sizes = np.empty(2, np.int64)
     out_verts = np.empty((verts.shape[0] * 2 + 16, 2))
     out_starts = np.empty(2 * n + 16, np.int64)
     out_counts = np.empty(2 * n + 16, np.int64)
@@ -781,7 +783,7 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
             k, j = st_count[depth], st_next[depth]
             base = depth * cap_k
             piece[:k] = st_verts[base : base + k]
-            bits = st_bits[depth].copy()
+            bits[:] = st_bits[depth]
             cut = False
             while j < m and not cut:
                 a, b, c = A[r, 0, j], A[r, 1, j], z0[r, j]
@@ -796,7 +798,6 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
                 if n_pos > 0 and n_neg > 0:
                     # Try the cut: the positive half into stack slot depth, the negative half
                     # into slot depth + 1 (so it is processed first; order does not matter).
-                    sizes = np.zeros(2, np.int64)
                     for half in range(2):
                         slot = (depth + half) * cap_k
                         count = 0

@@ -70,22 +70,39 @@ def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0)
                 f"{max_regions}; pass a larger max_regions, a smaller box or plane extent, or "
                 "a smaller network"
             )
-        slope = np.where(layer_bits == 1, 1.0, alpha)
-        M, c = A[owner] * slope[:, None, :], z0[owner] * slope
         bits = np.hstack([bits[owner], layer_bits])
         history.append((verts, starts, counts, bits))
         if verbose:
             print(f"layer {depth + 1}: {len(starts)} regions", flush=True)
-    if not history:
+        if depth + 1 < len(blocks):  # the maps on the new regions, for the next layer
+            M, c = _next_maps(A, z0, owner, layer_bits, alpha)
+    if not history:  # no ReLU layer: one region, the whole domain
         history.append((verts, starts, counts, bits))
+
+    def logits():
+        # On the last layer's regions: logits = h @ W_out + b_out with h = [s, t] @ M + c.
+        M_last, c_last = _next_maps(A, z0, owner, layer_bits, alpha) if blocks else (M, c)
+        flat = M_last.reshape(-1, M_last.shape[2]) @ W_out
+        return flat.reshape(len(M_last), 2, W_out.shape[1]), c_last @ W_out + b_out
+
     sizes = [W.shape[1] for W, _, _ in blocks]
     layers = [
-        ([v[s : s + k] for s, k in zip(st, ct)], Codes.from_bits(bt, sizes[: i + 1] or None))
+        (_polygon_list(v, st, ct), Codes.from_bits(bt, sizes[: i + 1] or None))
         for i, (v, st, ct, bt) in enumerate(history)
     ]
-    polygons, codes = layers[-1]
-    logit_A = (M.reshape(-1, M.shape[2]) @ W_out).reshape(len(M), 2, W_out.shape[1])
-    return Regions(domain, polygons, codes, logit_A, c @ W_out + b_out, layers)
+    return Regions(domain, layers[-1][0], layers[-1][1], logits, layers)
+
+
+def _next_maps(A, z0, owner, layer_bits, alpha):
+    """The affine maps of the activations on each new region: units that are on pass their
+    pre-activation, units that are off multiply it by alpha."""
+    slope = np.where(layer_bits == 1, 1.0, alpha)
+    return A[owner] * slope[:, None, :], z0[owner] * slope
+
+
+def _polygon_list(verts, starts, counts):
+    """A function that cuts the vertex array into the list of polygons (built when needed)."""
+    return lambda: [verts[s : s + k] for s, k in zip(starts, counts)]
 
 
 def affine_blocks(net):

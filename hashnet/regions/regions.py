@@ -16,19 +16,40 @@ class Regions:
     polygons   list of (k, 2) float64 arrays, convex, counter-clockwise, tiling the domain
     codes      `Codes` of the regions (row r is region r's activation code, all layers)
     logit_A, logit_c   the network on region r: logits = [s, t] @ logit_A[r] + logit_c[r]
+
+    `polygons` and the logit maps are built on first use (`polygons`, `logits` may be given as
+    functions returning them), so an enumeration only pays for what is looked at.
     """
 
-    def __init__(self, plane, polygons, codes, logit_A, logit_c, layers):
+    def __init__(self, plane, polygons, codes, logits, layers):
         self.plane = plane
-        self.polygons = polygons
         self.codes = codes
-        self.logit_A = logit_A
-        self.logit_c = logit_c
-        self._layers = layers  # [(polygons, codes)] after each ReLU layer
+        self._polygons = polygons
+        self._logits = logits  # (logit_A, logit_c), a function returning them, or None
+        self._layers = layers  # [(polygons or a function returning them, codes)] per layer
+
+    @property
+    def polygons(self) -> list:
+        if callable(self._polygons):
+            self._polygons = self._polygons()
+        return self._polygons
+
+    @property
+    def logit_A(self):
+        return None if self._logit_maps() is None else self._logits[0]
+
+    @property
+    def logit_c(self):
+        return None if self._logit_maps() is None else self._logits[1]
+
+    def _logit_maps(self):
+        if callable(self._logits):
+            self._logits = self._logits()
+        return self._logits
 
     @property
     def n_regions(self) -> int:
-        return len(self.polygons)
+        return len(self.codes)
 
     def __len__(self):
         return self.n_regions
@@ -56,7 +77,7 @@ class Regions:
         if not 1 <= n_layers <= len(self._layers):
             raise ValueError(f"n_layers must be in [1, {len(self._layers)}], got {n_layers}")
         polygons, codes = self._layers[n_layers - 1]
-        return Regions(self.plane, polygons, codes, None, None, self._layers[:n_layers])
+        return Regions(self.plane, polygons, codes, None, self._layers[:n_layers])
 
     def locate(self, points, net=None) -> np.ndarray:
         """Index of the region holding each point (plane coordinates (N, 2)); -1 outside.
