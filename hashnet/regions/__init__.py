@@ -6,7 +6,7 @@ R.n_regions, R.polygons, R.codes, R.locate(points), R.occupancy(points, y)
 """
 
 from hashnet.regions.along import Crossings, count_along
-from hashnet.regions.enumerate import affine_blocks, enumerate_regions
+from hashnet.regions.enumeration import affine_blocks, enumerate_regions
 from hashnet.regions.plane import Plane, box_plane, plane, plane_through
 from hashnet.regions.regions import Occupancy, Regions
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hashnet.codes import Codes
-from hashnet.regions.enumerate import affine_blocks
+from hashnet.regions.enumeration import affine_blocks
 
 TOL = 1e-12
 

@@ -72,6 +72,7 @@ def plane_through(xa, xb, xc, margin=0.2) -> Plane:
     u = u / np.linalg.norm(u)
     w = xc - xa
     v = w - (w @ u) * u
+    v -= (v @ u) * u  # a second pass: nearly collinear points lose precision in the first
     if np.linalg.norm(v) <= 1e-9 * max(np.linalg.norm(w), np.linalg.norm(xb - xa)):
         raise ValueError("the three points are collinear: they do not span a plane")
     v = v / np.linalg.norm(v)

@@ -68,6 +68,8 @@ class Regions:
     def predicted(self) -> np.ndarray:
         """The class the network predicts at each region's centroid (the decision boundary
         may cross a region; this is the class of its middle)."""
+        if self.logit_A is None:
+            raise ValueError("regions from at_layer() carry no logits; use the full Regions")
         centres = self.centroids()
         logits = np.einsum("ri,rik->rk", centres, self.logit_A) + self.logit_c
         return logits.argmax(axis=1)
@@ -170,7 +172,7 @@ def _inside(polygon, points, tol=1e-12):
     edges = np.roll(polygon, -1, axis=0) - polygon
     rel = points[:, None, :] - polygon[None, :, :]
     cross = edges[None, :, 0] * rel[:, :, 1] - edges[None, :, 1] * rel[:, :, 0]
-    scale = tol * max(1.0, np.abs(polygon).max())
+    scale = tol * max(np.ptp(polygon, axis=0).max(), np.abs(polygon).max() * 1e-4)
     return (cross >= -scale * np.hypot(edges[:, 0], edges[:, 1])[None, :]).all(axis=1)
 
 
@@ -240,7 +242,7 @@ def _drop_repeats(polygon, tags, eps):
     """Remove vertices equal to the next one (their zero-length edge goes with them)."""
     size = max(1.0, float(np.abs(polygon).max()))
     nxt = np.roll(polygon, -1, axis=0)
-    keep = np.hypot(*(nxt - polygon).T) > max(eps, 1e-12 * size)
+    keep = np.hypot(*(nxt - polygon).T) > 1e-12 * size  # a distance, whatever the logits
     if keep.sum() < 3:
         return np.zeros((0, 2)), np.zeros(0, np.int64)
     return polygon[keep], tags[keep]

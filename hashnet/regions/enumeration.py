@@ -12,7 +12,8 @@ affine and fold into that map; Dropout is the identity outside training.
 Tolerance policy (one rule, used everywhere): a polygon vertex counts as *on* a cutting line
 when |f| <= TOL * scale, where f is the pre-activation at the vertex and scale = |a| * R_s +
 |b| * R_t + |c| bounds |f| over the domain (R_s, R_t: the largest |s|, |t| of the domain). A
-cut that would leave a piece of area <= AREA_TOL * (domain area) on one side keeps the polygon
+cut that would leave a piece of area <= AREA_TOL * (domain area) on one side (on the order of
+TOL squared, so only a numerical sliver, never a small real region) keeps the polygon
 whole. A unit that is constant on a polygon (no vertex strictly on either side) gets the bit of
 its value at the polygon's centroid. Everything is float64.
 
@@ -30,7 +31,7 @@ from hashnet.regions.plane import Plane, box_plane
 from hashnet.regions.regions import Regions
 
 TOL = 1e-10
-AREA_TOL = 1e-12
+AREA_TOL = 1e-20  # about TOL squared: only true slivers, never a small real region
 
 
 def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0) -> Regions:
@@ -47,6 +48,8 @@ def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0)
     """
     domain = _domain(net, box, plane)
     blocks, (W_out, b_out) = affine_blocks(net)
+    if not all(np.isfinite(a).all() for block in blocks for a in block[:2]):
+        raise ValueError("the network has NaN or infinite weights: its regions are undefined")
     # The regions so far: polygons as one vertex array with a start and a count per polygon,
     # and on region r the current layer's input is h(s, t) = [s, t] @ M[r] + c[r].
     verts, starts, counts = domain.corners(), np.array([0]), np.array([4])
