@@ -337,3 +337,17 @@ def test_cut_regions_kernel(m):
         areas = np.array([reference._signed_area(got[0][s : s + k]) for s, k in zip(*got[1:3])])
         whole = np.array([reference._signed_area(p) for p in polygons])
         np.testing.assert_allclose(np.bincount(got[3], weights=areas), whole, rtol=1e-9)
+
+
+def test_cut_regions_halves_do_not_overlap():
+    # Two neighbouring vertices lie on the cutting line (within the tolerance): the halves must
+    # share one chord, not overlap in a thin triangle.
+    square = np.array([[0.0, 0.0], [1e-3, 0.0], [1.0, 5e-8], [1.0, 1.0], [0.0, 1.0]])
+    A, z0 = np.array([[[-1e-7], [1.0]]]), np.array([[0.0]])  # f = t - 1e-7 s
+    for impl in (cpu, reference):
+        v, s, k, owner, bits = impl.cut_regions(
+            square, np.zeros(1, np.int64), np.array([5]), A, z0, 1.0, 1.0, 1e-10, 1e-20
+        )
+        areas = [reference._signed_area(v[a : a + b]) for a, b in zip(s, k)]
+        assert len(areas) == 2 and min(areas) > 0
+        assert sum(areas) == pytest.approx(reference._signed_area(square), rel=1e-13, abs=0)

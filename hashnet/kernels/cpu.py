@@ -716,6 +716,37 @@ def table_xent(code_bytes, tables, shift, y, binary, hist):
 
 
 @kernel
+def _half_keeps(f, k, q, tol, positive_half):
+    """Whether vertex q of a piece cut by a line (values f) belongs to the positive half.
+
+    Vertices off the line go to their side. A run of vertices on the line (|f| <= tol) between
+    the two sides goes whole to the positive half, and only its end next to the negative side
+    to the negative half, so the two halves share one chord and never overlap; a run touching
+    the line from one side stays on that side.
+    """
+    if f[q] > tol:
+        return positive_half
+    if f[q] < -tol:
+        return not positive_half
+    before = (q - 1 + k) % k
+    while abs(f[before]) <= tol:
+        before = (before - 1 + k) % k
+    after = (q + 1) % k
+    while abs(f[after]) <= tol:
+        after = (after + 1) % k
+    pos_before, pos_after = f[before] > 0, f[after] > 0
+    if positive_half:
+        return pos_before or pos_after
+    if not pos_before and not pos_after:
+        return True
+    if pos_before and not pos_after:  # the run's last vertex, next to the negative side
+        return abs(f[(q + 1) % k]) > tol
+    if pos_after and not pos_before:  # the run's first vertex
+        return abs(f[(q - 1 + k) % k]) > tol
+    return False
+
+
+@kernel
 def _shoelace(verts, start, k):
     """Signed area of verts[start : start + k] (positive when counter-clockwise)."""
     total = 0.0
@@ -803,8 +834,7 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
                         count = 0
                         for q in range(k):
                             p = (q + 1) % k
-                            keep = f[q] >= -tol if half == 0 else f[q] <= tol
-                            if keep:
+                            if _half_keeps(f, k, q, tol, half == 0):
                                 st_verts[slot + count] = piece[q]
                                 count += 1
                             if (f[q] > tol and f[p] < -tol) or (f[q] < -tol and f[p] > tol):

@@ -258,7 +258,7 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
             f = piece @ np.array([a, b]) + c
             side = np.where(f > tol, 1, np.where(f < -tol, -1, 0))
             if (side > 0).any() and (side < 0).any():
-                halves = [_half(piece, f, side, keep) for keep in (side >= 0, side <= 0)]
+                halves = [_half(piece, f, side, positive) for positive in (True, False)]
                 areas = [_signed_area(h) for h in halves]
                 if min(areas) > area_tol:
                     visit(r, halves[1], j + 1, bits.copy())  # negative half first
@@ -288,13 +288,33 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
     )
 
 
-def _half(piece, f, side, keep):
-    """The vertices of `piece` kept by the mask `keep`, with the crossing points in between."""
+def _half(piece, f, side, positive):
+    """One half of a cut piece: its vertices on that side (see `_keeps`) and the crossings."""
     rows, k = [], len(piece)
     for q in range(k):
         p = (q + 1) % k
-        if keep[q]:
+        if _keeps(side, q, positive):
             rows.append(piece[q])
         if side[q] * side[p] < 0:
             rows.append(piece[q] + f[q] / (f[q] - f[p]) * (piece[p] - piece[q]))
     return np.array(rows)
+
+
+def _keeps(side, q, positive):
+    """Vertex q's half: off-line vertices by their side; a run on the line between the sides
+    whole to the positive half and only its end next to the negative side to the negative half;
+    a run touching the line from one side stays on that side."""
+    k = len(side)
+    if side[q] != 0:
+        return (side[q] > 0) == positive
+    before = next(side[(q - d) % k] for d in range(1, k) if side[(q - d) % k] != 0)
+    after = next(side[(q + d) % k] for d in range(1, k) if side[(q + d) % k] != 0)
+    if positive:
+        return before > 0 or after > 0
+    if before < 0 and after < 0:
+        return True
+    if before > 0 and after < 0:
+        return side[(q + 1) % k] != 0
+    if after > 0 and before < 0:
+        return side[(q - 1) % k] != 0
+    return False
