@@ -834,7 +834,13 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
                         count = 0
                         for q in range(k):
                             p = (q + 1) % k
-                            if _half_keeps(f, k, q, tol, half == 0):
+                            if f[q] > tol:  # off the line: its own side (the common case)
+                                keep = half == 0
+                            elif f[q] < -tol:
+                                keep = half == 1
+                            else:
+                                keep = _half_keeps(f, k, q, tol, half == 0)
+                            if keep:
                                 st_verts[slot + count] = piece[q]
                                 count += 1
                             if (f[q] > tol and f[p] < -tol) or (f[q] < -tol and f[p] > tol):
