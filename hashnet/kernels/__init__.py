@@ -1,7 +1,7 @@
 """Compute kernels: `cpu` (Numba), `reference` (plain NumPy twins), later `cuda`.
 
 Numba compiles a kernel the first time it is called with a new combination of argument types,
-which takes a few seconds for the whole set; the result is cached on disk, so later sessions
+which takes a few seconds for the whole set; the result is cached on disk, so later runs
 load it quickly. `warmup()` does that work up front, and the trainer calls it once per process
 so the pause is announced instead of looking like a hang.
 """

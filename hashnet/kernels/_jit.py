@@ -3,7 +3,7 @@
 `kernel` is `numba.njit` with on-disk caching, so a kernel is compiled once per machine and
 loaded in milliseconds afterwards. Numba refuses to decorate a cached function when it finds no
 writable cache folder (a read-only install, a locked-down cluster node); then we fall back to
-compiling in memory each session instead of failing to import.
+compiling in memory on each run instead of failing to import.
 """
 
 from __future__ import annotations
