@@ -185,9 +185,9 @@ def compute_codes(net, X, layers=None, chunk=CHUNK) -> Codes:
     wanted = sorted({_check_layer(i, len(acts)) for i in wanted})
     if not wanted:
         raise ValueError("layers selects no ReLU layer")
-    chosen = {acts[i] for i in wanted}
-    sizes = [int(np.prod(_output_shape(net, acts[i]))) for i in wanted]
-    offsets = dict(zip(sorted(chosen), np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()))
+    chosen = [acts[i] for i in wanted]
+    sizes = _unit_counts(net, chosen)
+    offsets = dict(zip(chosen, np.cumsum([0, *sizes[:-1]]).tolist()))
     words = np.zeros((X.shape[0], _n_words(sum(sizes))), np.uint64)
     kernels.warmup((net.dtype,))
     last = max(chosen)
@@ -195,7 +195,7 @@ def compute_codes(net, X, layers=None, chunk=CHUNK) -> Codes:
         x = X[start : start + chunk]
         rows = words[start : start + chunk]
         for i, layer in enumerate(net.layers[: last + 1]):
-            if i in chosen:
+            if i in offsets:
                 x = _activate_and_pack(layer, x, rows, offsets[i])
             else:
                 x = layer.forward(x, training=False)
@@ -212,12 +212,14 @@ def _activate_and_pack(layer, z, words, offset):
     return out.reshape(z.shape)
 
 
-def _output_shape(net, index):
-    shape = net.input_shape
-    probe = np.zeros((1, *shape), net.dtype)
-    for layer in net.layers[: index + 1]:
+def _unit_counts(net, layer_indices):
+    """Units in the output of each of the given layers: one forward pass of a single input."""
+    probe, counts = np.zeros((1, *net.input_shape), net.dtype), []
+    for i, layer in enumerate(net.layers[: max(layer_indices) + 1]):
         probe = layer.forward(probe, training=False)
-    return probe.shape[1:]
+        if i in layer_indices:
+            counts.append(probe[0].size)
+    return counts
 
 
 def _check_layer(i, n):

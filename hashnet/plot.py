@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from hashnet._io import atomic_path
+from hashnet._validation import check_y
 
 # Class colours that stay apart in grey-scale print and for colour-blind readers (Okabe-Ito).
 CLASS_COLORS = [
@@ -351,8 +352,9 @@ def _check_plane_points(X, y):
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have one label per point, shape ({len(X)},), got {y.shape}")
-        if not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
-            raise ValueError("y must hold non-negative integer class labels")
+        y = check_y(y, len(X), name="y")
+        if (y < 0).any():
+            raise ValueError("y must hold non-negative class labels")
     return X, y
 
 

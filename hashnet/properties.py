@@ -95,24 +95,11 @@ def _timed(record, step):
 
 def format_record(record) -> str:
     """A two-column text table of an `encoding_properties` record, for the terminal."""
-    rows = []
-    for key in (
-        "train_acc",
-        "test_acc",
-        "train_loss",
-        "test_loss",
-        "rr_train",
-        "rr_test",
-        "kmeans_train",
-        "kmeans_test",
-        "knn_test",
-        "lr_test",
-        "n_bits",
-    ):
-        if key in record:
-            value = record[key]
-            shown = f"{value:d}" if isinstance(value, int) else f"{value:.4f}"
-            rows.append((key, shown))
+    rows = [
+        (key, f"{value:d}" if isinstance(value, int) else f"{value:.4f}")
+        for key, value in record.items()
+        if not key.startswith("time_")
+    ]
     times = [(k[5:], f"{v:.2f}s") for k, v in record.items() if k.startswith("time_")]
     width = max(len(k) for k, _ in rows + times)
     lines = [f"{k:<{width}}  {v:>8}" for k, v in rows]

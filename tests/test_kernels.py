@@ -328,7 +328,7 @@ def test_cut_regions_kernel(m):
             z0[0] = 0
         if trial == 3:  # lines that graze a vertex: a sliver below the area tolerance
             z0 = -np.einsum("rij,ri->rj", A, verts[starts]) + 1e-9
-        args = (verts, starts, counts, A, z0, 2.0, 2.0, 1e-10, 1e-7)
+        args = (verts, starts, counts, A, z0, 2.0, 2.0, 1e-10, 1e-7, 10**6)
         got, want = cpu.cut_regions(*args), reference.cut_regions(*args)
         np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
         for a, b in zip(got[1:], want[1:]):
@@ -337,6 +337,14 @@ def test_cut_regions_kernel(m):
         areas = np.array([reference._signed_area(got[0][s : s + k]) for s, k in zip(*got[1:3])])
         whole = np.array([reference._signed_area(p) for p in polygons])
         np.testing.assert_allclose(np.bincount(got[3], weights=areas), whole, rtol=1e-9)
+        # With a limit, both stop right after the piece that goes past it.
+        if len(got[1]) > 3:
+            short = cpu.cut_regions(*args[:-1], 2), reference.cut_regions(*args[:-1], 2)
+            np.testing.assert_allclose(short[0][0], short[1][0], rtol=1e-12, atol=1e-12)
+            for a, b in zip(short[0][1:], short[1][1:]):
+                np.testing.assert_array_equal(a, b)
+            assert len(short[0][1]) == 3
+            np.testing.assert_array_equal(short[0][4], got[4][:3])
 
 
 def test_cut_regions_halves_do_not_overlap():
@@ -346,7 +354,7 @@ def test_cut_regions_halves_do_not_overlap():
     A, z0 = np.array([[[-1e-7], [1.0]]]), np.array([[0.0]])  # f = t - 1e-7 s
     for impl in (cpu, reference):
         v, s, k, owner, bits = impl.cut_regions(
-            square, np.zeros(1, np.int64), np.array([5]), A, z0, 1.0, 1.0, 1e-10, 1e-20
+            square, np.zeros(1, np.int64), np.array([5]), A, z0, 1.0, 1.0, 1e-10, 1e-20, 100
         )
         areas = [reference._signed_area(v[a : a + b]) for a, b in zip(s, k)]
         assert len(areas) == 2 and min(areas) > 0

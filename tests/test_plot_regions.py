@@ -90,10 +90,14 @@ def _crosses(a, b, p, q):
 def test_no_boundary_without_logits_or_for_one_class():
     net, R = boundary_net(2)
     assert R.at_layer(1).decision_boundary().shape == (0, 2, 2)
-    one = random_net(1)  # predicts a single class everywhere in the box
+    one = random_net(1)
+    weights = one.get_weights()
+    weights[-2][:] = 0.0  # logits do not depend on the input: class 0 wins everywhere
+    weights[-1][:] = [1.0, 0.0, 0.0]
+    one.set_weights(weights)
     R1 = enumerate_regions(one, box=BOX)
-    if len(set(R1.predicted())) == 1:
-        assert R1.decision_boundary().shape == (0, 2, 2)
+    assert set(R1.predicted()) == {0}
+    assert R1.decision_boundary().shape == (0, 2, 2)
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def _exercise_regions() -> None:
 
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     A, z0 = np.ones((1, 2, 2)), np.full((1, 2), -0.5)
-    cpu.cut_regions(square, np.zeros(1, np.int64), np.full(1, 4), A, z0, 1.0, 1.0, 1e-10, 0.0)
+    cpu.cut_regions(square, np.zeros(1, np.int64), np.full(1, 4), A, z0, 1.0, 1.0, 1e-10, 0.0, 10)
 
 
 def warmup(dtypes=("float32", "float64"), verbose=True) -> float:

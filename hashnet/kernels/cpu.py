@@ -767,7 +767,7 @@ def _grown(array, size):
 
 
 @kernel
-def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol):
+def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol, limit):
     """Cut every region by the lines of all units of one layer: the regions of the next layer.
 
     Tolerance policy (see hashnet.regions.enumerate): vertices with |f| <= tol lie on the line;
@@ -780,7 +780,8 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
     a piece that no unit cuts is final. Bits of a piece: 1 for the units positive on it;
     tol = tol_factor * (|a| reach_s + |b| reach_t + |c|) for the line a s + b t + c = 0.
     Returns (verts, starts, counts, owner, bits) of the final pieces, region by region, the
-    negative half of each cut before the positive one.
+    negative half of each cut before the positive one. Stops as soon as there are more than
+    `limit` pieces (the caller's max_regions), so a runaway layer costs no more than that.
     """
     n, m = z0.shape
     max_k = 0
@@ -880,6 +881,10 @@ def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area
                 out_bits[n_out] = bits
                 v_out += k
                 n_out += 1
+                if n_out > limit:
+                    break
+        if n_out > limit:
+            break
     return (
         out_verts[:v_out],
         out_starts[:n_out],

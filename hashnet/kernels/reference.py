@@ -247,11 +247,13 @@ def _signed_area(polygon):
     return 0.5 * float(np.dot(s, np.roll(t, -1)) - np.dot(np.roll(s, -1), t))
 
 
-def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol):
+def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol, limit):
     out, owner, out_bits = [], [], []
     m = z0.shape[1]
 
     def visit(r, piece, j, bits):
+        if len(out) > limit:
+            return
         while j < m:
             a, b, c = A[r, 0, j], A[r, 1, j], z0[r, j]
             tol = tol_factor * (abs(a) * reach_s + abs(b) * reach_t + abs(c))

@@ -301,8 +301,7 @@ class Sequential:
         y = check_y(y, X.shape[0], self.n_classes)
         kernels.warmup((self.dtype,))
         loss_sum, correct = 0.0, 0
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            chunk, labels = X[start : start + _PREDICT_CHUNK], y[start : start + _PREDICT_CHUNK]
+        for chunk, labels in zip(self._chunks(X), self._chunks(y)):
             loss, batch_correct, _ = softmax_cross_entropy(self._forward(chunk), labels)
             loss_sum += loss * chunk.shape[0]
             correct += batch_correct

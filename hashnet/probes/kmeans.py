@@ -30,9 +30,10 @@ import numbers
 
 import numpy as np
 
-from hashnet._validation import check_fitted, check_random_state, check_X
+from hashnet._validation import check_fitted, check_random_state
 from hashnet.codes import Codes, hamming_distances
 from hashnet.kernels import cpu as K
+from hashnet.probes._inputs import as_float_matrix, check_input
 
 METRICS = ("euclidean", "hamming")
 
@@ -80,11 +81,11 @@ class KMeans:
         self._check_params()
         rng = check_random_state(self.seed)
         if self.metric == "hamming":
-            codes = _check_codes(X, "X")
+            codes = check_input(X, codes_only=True)
             self._check_n_samples(len(codes))
             run = _HammingRuns(codes)
         else:
-            data = _as_float_matrix(X, None, "X")
+            data = as_float_matrix(X)
             self._check_n_samples(len(data))
             run = _EuclideanRuns(data, self.tol)
             del data  # the runs keep a centred copy
@@ -102,12 +103,12 @@ class KMeans:
         """The index of the nearest learned centre for each sample of X."""
         check_fitted(self, "cluster_centers_")
         if self.metric == "hamming":
-            codes = _check_codes(X, "X", n_bits=self.n_features_in_)
+            codes = check_input(X, self.n_features_in_, codes_only=True)
             dist = hamming_distances(codes, self.cluster_centers_)
             labels = np.full(len(codes), -1, dtype=np.int64)
             K.nearest_from_distances(dist, labels, np.empty(len(codes), dtype=np.int64))
             return labels
-        data = _as_float_matrix(X, self.n_features_in_, "X")
+        data = as_float_matrix(X, self.n_features_in_)
         centers = self.cluster_centers_
         labels = np.full(len(data), -1, dtype=np.int64)
         x_sq = np.einsum("nd,nd->n", data, data)
@@ -144,36 +145,6 @@ class KMeans:
 
 
 # --- input helpers ------------------------------------------------------------------------
-
-
-def _check_codes(X, name, n_bits=None):
-    if not isinstance(X, Codes):
-        raise TypeError(
-            f"metric='hamming' needs neural codes (a hashnet Codes object, e.g. net.codes(X)) "
-            f"as {name}, got {type(X).__name__}; use metric='euclidean' for float features"
-        )
-    _check_code_shape(X, n_bits, name)
-    return X
-
-
-def _check_code_shape(X, n_bits, name):
-    if len(X) == 0:
-        raise ValueError(f"{name} is empty; at least one code is needed")
-    if X.n_bits == 0:
-        raise ValueError(f"{name} has codes of 0 bits; there is nothing to cluster")
-    if n_bits is not None and X.n_bits != n_bits:
-        raise ValueError(f"{name} has codes of {X.n_bits} bits, but the model was fit on {n_bits}")
-
-
-def _as_float_matrix(X, n_features, name):
-    """A (N, d) float64 matrix: the 0/1 bits of a Codes, or a validated float array."""
-    if isinstance(X, Codes):
-        _check_code_shape(X, n_features, name)
-        return X.bits().astype(np.float64)
-    X = check_X(X, n_features=n_features, dtype=np.float64, name=name)
-    if X.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features (shape {X.shape}); there is nothing to cluster")
-    return X
 
 
 def _pick_weighted(weights, n_draws, rng):

@@ -25,9 +25,10 @@ import numbers
 
 import numpy as np
 
-from hashnet._validation import check_fitted, check_X, check_y
+from hashnet._validation import check_fitted, check_y
 from hashnet.codes import Codes, hamming_knn
 from hashnet.kernels import cpu as K
+from hashnet.probes._inputs import check_input, n_columns
 from hashnet.probes.metrics import accuracy
 
 _METRICS = ("hamming", "euclidean")
@@ -64,7 +65,7 @@ class KNN:
             raise ValueError(f"k must be a positive integer, got {self.k!r}")
         if self.metric not in _METRICS:
             raise ValueError(f"metric must be one of {_METRICS}, got {self.metric!r}")
-        X = self._check_input(X, n_bits=None, name="X")
+        X = check_input(X, codes_only=self.metric == "hamming")
         y = check_y(y, n_samples=len(X))
         if self.k > len(X):
             raise ValueError(f"k={self.k} is larger than the training set ({len(X)} examples)")
@@ -75,24 +76,6 @@ class KNN:
         if not isinstance(X, Codes):
             self._sq_train = np.einsum("ij,ij->i", X, X)  # ||t||^2, reused by every tile
         return self
-
-    def _check_input(self, X, n_bits, name):
-        """Codes pass through (with a width check); arrays become float64 (euclidean only)."""
-        if isinstance(X, Codes):
-            if len(X) == 0:
-                raise ValueError(f"{name} holds no codes; at least one example is needed")
-            if n_bits is not None and X.n_bits != n_bits:
-                raise ValueError(
-                    f"{name} has codes of {X.n_bits} bits, but the training codes have "
-                    f"{n_bits} bits; both must come from the same network"
-                )
-            return X
-        if self.metric == "hamming":
-            raise TypeError(
-                f"metric='hamming' needs {name} to be hashnet Codes (from net.codes(X)), got "
-                f"{type(X).__name__}; use metric='euclidean' for float features"
-            )
-        return check_X(X, n_features=n_bits, dtype=np.float64, name=name)
 
     def _check_fitted(self):
         check_fitted(self, "_X_train")
@@ -108,8 +91,8 @@ class KNN:
         """
         self._check_fitted()
         train = self._X_train
-        width = train.n_bits if isinstance(train, Codes) else train.shape[1]
-        X = self._check_input(X, n_bits=width, name="X")
+        width = n_columns(train)
+        X = check_input(X, width, codes_only=self.metric == "hamming")
         if isinstance(X, Codes) != isinstance(train, Codes):
             raise TypeError(
                 "fit and kneighbors must both get Codes or both get float arrays, got "

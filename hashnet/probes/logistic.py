@@ -34,9 +34,10 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
-from hashnet._validation import check_fitted, check_X, check_y
+from hashnet._validation import check_fitted, check_y
 from hashnet.codes import Codes
 from hashnet.kernels import cpu as K
+from hashnet.probes._inputs import as_float_matrix, check_input, n_columns
 from hashnet.probes.metrics import accuracy
 
 _MULTI_CLASS = ("multinomial", "ovo")
@@ -76,14 +77,14 @@ class LogisticRegression:
     def fit(self, X, y):
         """Fit the model to features X and integer labels y (any integers); returns self."""
         self._check_params()
-        X = _check_codes_or_array(X)  # Codes stay packed: the objective reads their bytes
+        X = check_input(X)  # Codes stay packed: the objective reads their bytes
         y = check_y(y, n_samples=len(X))
         self.classes_, y_index = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"logistic regression needs at least 2 classes in y, got only {self.classes_}"
             )
-        self.n_features_in_ = _n_features(X)
+        self.n_features_in_ = n_columns(X)
         if self.multi_class == "multinomial":
             W, b, self.n_iter_ = self._solve(X, y_index, len(self.classes_))
             self.coef_, self.intercept_ = np.ascontiguousarray(W.T), b
@@ -107,7 +108,7 @@ class LogisticRegression:
         """One binary problem per pair (a, b): class b is the positive class (target 1)."""
         n_classes = len(self.classes_)
         pairs = [(a, b) for a in range(n_classes) for b in range(a + 1, n_classes)]
-        coef = np.empty((len(pairs), _n_features(X)))
+        coef = np.empty((len(pairs), n_columns(X)))
         intercept = np.empty(len(pairs))
         n_iter = np.empty(len(pairs), dtype=np.int64)
         for p, (a, b) in enumerate(pairs):
@@ -129,7 +130,7 @@ class LogisticRegression:
         problem: b is not penalised, so b = b' - mean W is a mere change of variable, undone at
         the end.
         """
-        d = _n_features(X)
+        d = n_columns(X)
         if self.fit_intercept:
             mean = (X.bits() if isinstance(X, Codes) else X).mean(axis=0)
         else:
@@ -213,34 +214,10 @@ class LogisticRegression:
 
     def _check_predict_input(self, X):
         check_fitted(self, "coef_")
-        return _features(X, n_features=self.n_features_in_)
+        return as_float_matrix(X, self.n_features_in_)
 
 
 # --- the objective and its gradient --------------------------------------------------------
-
-
-def _check_codes_or_array(X, n_features=None):
-    """Codes are checked and kept as they are; arrays become checked float64 arrays."""
-    if isinstance(X, Codes):
-        if len(X) == 0 or X.n_bits == 0:
-            raise ValueError(f"X must hold at least one code of at least one bit, got {X!r}")
-        if n_features is not None and X.n_bits != n_features:
-            raise ValueError(
-                f"X has codes of {X.n_bits} bits, but the model was fitted on {n_features} "
-                "features; codes must come from the same network"
-            )
-        return X
-    return check_X(X, n_features=n_features, dtype=np.float64)
-
-
-def _features(X, n_features=None):
-    """Codes become their 0/1 bits as float64; arrays are checked and converted to float64."""
-    X = _check_codes_or_array(X, n_features)
-    return X.bits().astype(np.float64) if isinstance(X, Codes) else X
-
-
-def _n_features(X):
-    return X.n_bits if isinstance(X, Codes) else X.shape[1]
 
 
 def _unpack(w, n_features, width, fit_intercept):
@@ -261,7 +238,7 @@ def _loss_and_grad(w, X, y, C, fit_intercept, center=None, binary=False):
     without forming X - center: (X - center) W = X W - center W, and
     (X - center)^T dZ = X^T dZ - center (sum_i dZ_i)^T.
     """
-    n, d = len(X), _n_features(X)
+    n, d = len(X), n_columns(X)
     width = 1 if binary else len(w) // (d + fit_intercept)
     W, b = _unpack(w, d, width, fit_intercept)
     shift = b if center is None else b - center @ W  # the same for every row: one bias

@@ -65,13 +65,14 @@ def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0)
         A = (M.reshape(-1, M.shape[2]) @ W).reshape(len(M), 2, W.shape[1])
         z0 = c @ W + b
         verts, starts, counts, owner, layer_bits = K.cut_regions(
-            verts, starts, counts, A, z0, reach_s, reach_t, TOL, area_tol
+            verts, starts, counts, A, z0, reach_s, reach_t, TOL, area_tol, max_regions
         )
         if len(starts) > max_regions:
+            before = len(history[-1][1]) if history else 1
             raise ValueError(
-                f"{len(starts)} regions after layer {depth + 1}, more than max_regions="
-                f"{max_regions}; pass a larger max_regions, a smaller box or plane extent, or "
-                "a smaller network"
+                f"layer {depth + 1} cuts the domain into more than max_regions={max_regions} "
+                f"regions (counting stopped there; before it there were {before}); pass a "
+                "larger max_regions, a smaller box or plane extent, or a smaller network"
             )
         bits = np.hstack([bits[owner], layer_bits])
         history.append((verts, starts, counts, bits))

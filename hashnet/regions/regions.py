@@ -81,7 +81,7 @@ class Regions:
         polygons, codes = self._layers[n_layers - 1]
         return Regions(self.plane, polygons, codes, None, self._layers[:n_layers])
 
-    def locate(self, points, net=None) -> np.ndarray:
+    def locate(self, points) -> np.ndarray:
         """Index of the region holding each point (plane coordinates (N, 2)); -1 outside.
 
         Found geometrically: a point is in a convex counter-clockwise polygon when it is on the
