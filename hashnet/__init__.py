@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it, imported when first touched
 _LAZY = {
     "MLP": "hashnet.nn.model",
+    "CNN": "hashnet.nn.cnn",
     "Sequential": "hashnet.nn.model",
     "load": "hashnet.nn.model",
     "warmup": "hashnet.kernels",

@@ -17,10 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hashnet import kernels
 from hashnet.kernels import cpu as K
-
-CHUNK = 8192  # examples per forward pass when computing codes: bounds the float memory
 
 
 class Codes:
@@ -166,12 +163,14 @@ def check_codes(codes, name="codes") -> Codes:
 # --- computing codes ----------------------------------------------------------------------------
 
 
-def compute_codes(net, X, layers=None, chunk=CHUNK) -> Codes:
+def compute_codes(net, X, layers=None, chunk=None) -> Codes:
     """The activation codes of `net` for the examples X (evaluation mode), in chunks.
 
     layers: None for every ReLU-like layer, or indices among the ReLU-like layers (0 = the first).
     The forward pass stops after the last requested layer, and the sign bits are packed by the
-    same kernel that applies the activation, so this costs about one forward pass.
+    same kernel that applies the activation, so this costs about one forward pass. `chunk`
+    examples go through at a time (default: the model's own chunk size, which keeps each
+    layer's float arrays near 64 MiB), so only the packed bits of all examples are held.
     """
     from hashnet.nn.layers import LeakyReLU
 
@@ -186,11 +185,12 @@ def compute_codes(net, X, layers=None, chunk=CHUNK) -> Codes:
     if not wanted:
         raise ValueError("layers selects no ReLU layer")
     chosen = [acts[i] for i in wanted]
+    net._warmup()
     sizes = _unit_counts(net, chosen)
     offsets = dict(zip(chosen, np.cumsum([0, *sizes[:-1]]).tolist()))
     words = np.zeros((X.shape[0], _n_words(sum(sizes))), np.uint64)
-    kernels.warmup((net.dtype,))
     last = max(chosen)
+    chunk = net._chunk_rows if chunk is None else int(chunk)
     for start in range(0, X.shape[0], chunk):
         x = X[start : start + chunk]
         rows = words[start : start + chunk]

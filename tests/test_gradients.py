@@ -55,8 +55,14 @@ def test_layer_backward_matches_finite_differences(name, make, batch):
         layer.state["running_var"][...] = rng.random(5) + 0.5
     training = name != "batchnorm-eval"
     x = rng.normal(size=(batch, 5))
-    out_shape = layer.forward(x.copy(), training).shape
-    R = rng.normal(size=out_shape)
+    check_layer_gradients(layer, x, training)
+    if isinstance(layer, Dropout):
+        assert 0 < layer.mask.sum() < layer.mask.size or batch == 1
+
+
+def check_layer_gradients(layer, x, training=True, seed=0):
+    """backward() of L = sum(layer(x) * R) against finite differences, for x and every param."""
+    R = np.random.default_rng(seed).normal(size=layer.forward(x.copy(), training).shape)
 
     def loss():
         if isinstance(layer, Dropout):
@@ -69,8 +75,6 @@ def test_layer_backward_matches_finite_differences(name, make, batch):
     np.testing.assert_allclose(dx, numeric_grad(loss, x), rtol=1e-6, atol=1e-8)
     for key, param in layer.params.items():
         np.testing.assert_allclose(analytic[key], numeric_grad(loss, param), rtol=1e-6, atol=1e-8)
-    if isinstance(layer, Dropout):
-        assert 0 < layer.mask.sum() < layer.mask.size or batch == 1
 
 
 def network_loss(net, X, y, training):

@@ -77,11 +77,12 @@ def test_softmax_kernels(case):
     assert_same(run_both("softmax", logits, np.zeros_like(logits))[0], dtype)
 
 
-def test_batchnorm_kernels(case):
+@pytest.mark.parametrize("positions", [1, 6])  # a Dense layer's output, or image channels
+def test_batchnorm_kernels(case, positions):
     rng, n, m, dtype = case
-    x = (rng.normal(size=(n, m)) * 3 + 1).astype(dtype)
+    x = (rng.normal(size=(n, m, positions)) * 3 + 1).astype(dtype)
     gamma, beta = rng.normal(size=m).astype(dtype), rng.normal(size=m).astype(dtype)
-    dy = rng.normal(size=(n, m)).astype(dtype)
+    dy = rng.normal(size=(n, m, positions)).astype(dtype)
     vecs = [np.zeros(m, dtype) for _ in range(2)]
     copies, _ = run_both(
         "batchnorm_forward_train", x, gamma, beta, 1e-5, np.zeros_like(x), np.zeros_like(x), *vecs

@@ -32,9 +32,10 @@ def _exercise(dtype) -> None:
     cpu.column_sum(z, vec2)
     cpu.softmax(z, out)
     cpu.softmax_xent(z, np.zeros(2, np.int64), dx)
-    cpu.batchnorm_forward_train(z, vec, vec, 1e-5, out, dx, vec2, vec3)
-    cpu.batchnorm_forward_eval(z, vec, vec, vec2, vec3, 1e-5, out)
-    cpu.batchnorm_backward(z, z, vec, vec3, 1e-5, dx, vec2, vec3)
+    z3, out3, dx3 = (a.reshape(2, 3, 1) for a in (z, out, dx))  # (batch, channels, positions)
+    cpu.batchnorm_forward_train(z3, vec, vec, 1e-5, out3, dx3, vec2, vec3)
+    cpu.batchnorm_forward_eval(z3, vec, vec, vec2, vec3, 1e-5, out3)
+    cpu.batchnorm_backward(z3, z3, vec, vec3, 1e-5, dx3, vec2, vec3)
     cpu.dropout_forward(z, z, 0.5, out, mask)
     cpu.dropout_backward(z, mask, 0.5, dx)
     p, g, m1, m2 = np.ones(3, dtype), np.ones(3, dtype), np.zeros(3, dtype), np.zeros(3, dtype)
@@ -86,12 +87,17 @@ def _exercise_regions() -> None:
     cpu.cut_regions(square, np.zeros(1, np.int64), np.full(1, 4), A, z0, 1.0, 1.0, 1e-10, 0.0, 10)
 
 
-def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
+def warmup(dtypes=("float32", "float64"), verbose=True, images=True) -> float:
     """Compile (or load from the cache) every CPU kernel for the given dtypes.
 
-    Returns the seconds it took. Later calls for a dtype already prepared return at once.
+    images=False leaves out the kernels of the image layers (convolution, pooling), which
+    networks on flat inputs never call. Returns the seconds it took. Later calls for what is
+    already prepared return at once.
     """
     todo = [np.dtype(d).name for d in dtypes if np.dtype(d).name not in _READY]
+    if images:
+        todo += [f"images {np.dtype(d).name}" for d in dtypes]
+        todo = [t for t in todo if t not in _READY]
     if not todo and "shared" in _READY:
         return 0.0
     start = time.perf_counter()
@@ -104,7 +110,12 @@ def warmup(dtypes=("float32", "float64"), verbose=True) -> float:
             flush=True,
         )
     for name in todo:
-        _exercise(np.dtype(name))
+        if name.startswith("images "):
+            from hashnet.kernels import images as image_kernels
+
+            image_kernels.exercise(np.dtype(name.split()[1]))
+        else:
+            _exercise(np.dtype(name))
         _READY.add(name)
     if "shared" not in _READY:
         _exercise_shared()

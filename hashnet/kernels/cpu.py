@@ -145,61 +145,76 @@ def softmax_xent(logits, y, dlogits):
 
 @kernel
 def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
-    """Normalise each column with the batch statistics: xhat = (x - mean) / sqrt(var + eps).
+    """Normalise each channel with the batch statistics: xhat = (x - mean) / sqrt(var + eps).
 
-    out = gamma * xhat + beta. Writes the batch mean and (biased) variance, which the layer
-    needs for the running statistics, and xhat, which the backward pass needs.
+    x is (batch, channels, positions): a Dense layer's output is viewed as (n, m, 1), an
+    image batch (N, C, H, W) as (N, C, H*W), so the statistics of a channel are taken over the
+    batch *and* every position, as batch norm for convolutions does. out = gamma * xhat + beta.
+    Writes the batch mean and (biased) variance, which the layer needs for the running
+    statistics, and xhat, which the backward pass needs.
     """
-    n, m = x.shape
-    for j in range(m):
+    n, c, p = x.shape
+    count = n * p
+    for j in range(c):
         mean[j] = 0
         var[j] = 0
     for i in range(n):
-        for j in range(m):
-            mean[j] += x[i, j]
-    for j in range(m):
-        mean[j] /= n
+        for j in range(c):
+            for k in range(p):
+                mean[j] += x[i, j, k]
+    for j in range(c):
+        mean[j] /= count
     for i in range(n):
-        for j in range(m):
-            d = x[i, j] - mean[j]
-            var[j] += d * d
-    for j in range(m):
-        var[j] /= n
+        for j in range(c):
+            for k in range(p):
+                d = x[i, j, k] - mean[j]
+                var[j] += d * d
+    for j in range(c):
+        var[j] /= count
     for i in range(n):
-        for j in range(m):
-            h = (x[i, j] - mean[j]) / math.sqrt(var[j] + eps)
-            xhat[i, j] = h
-            out[i, j] = gamma[j] * h + beta[j]
+        for j in range(c):
+            inv_std = 1.0 / math.sqrt(var[j] + eps)
+            for k in range(p):
+                h = (x[i, j, k] - mean[j]) * inv_std
+                xhat[i, j, k] = h
+                out[i, j, k] = gamma[j] * h + beta[j]
 
 
 @kernel
 def batchnorm_forward_eval(x, gamma, beta, mean, var, eps, out):
     """out = gamma * (x - mean) / sqrt(var + eps) + beta with fixed (running) statistics."""
-    n, m = x.shape
+    n, c, p = x.shape
     for i in range(n):
-        for j in range(m):
-            out[i, j] = gamma[j] * (x[i, j] - mean[j]) / math.sqrt(var[j] + eps) + beta[j]
+        for j in range(c):
+            scale = gamma[j] / math.sqrt(var[j] + eps)
+            for k in range(p):
+                out[i, j, k] = scale * (x[i, j, k] - mean[j]) + beta[j]
 
 
 @kernel
 def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
-    """Gradients of batch norm in training mode.
+    """Gradients of batch norm in training mode, on (batch, channels, positions) arrays.
 
-    dbeta = sum dy, dgamma = sum dy * xhat, and, because the batch mean and variance depend on
-    every row, dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat)).
+    dbeta = sum dy, dgamma = sum dy * xhat (sums over batch and positions), and, because the
+    batch mean and variance depend on every entry of the channel,
+    dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat)).
     """
-    n, m = dy.shape
-    for j in range(m):
+    n, c, p = dy.shape
+    count = n * p
+    for j in range(c):
         dgamma[j] = 0
         dbeta[j] = 0
     for i in range(n):
-        for j in range(m):
-            dbeta[j] += dy[i, j]
-            dgamma[j] += dy[i, j] * xhat[i, j]
+        for j in range(c):
+            for k in range(p):
+                dbeta[j] += dy[i, j, k]
+                dgamma[j] += dy[i, j, k] * xhat[i, j, k]
     for i in range(n):
-        for j in range(m):
+        for j in range(c):
             scale = gamma[j] / math.sqrt(var[j] + eps)
-            dx[i, j] = scale * (dy[i, j] - dbeta[j] / n - xhat[i, j] * dgamma[j] / n)
+            for k in range(p):
+                g = dy[i, j, k] - dbeta[j] / count - xhat[i, j, k] * dgamma[j] / count
+                dx[i, j, k] = scale * g
 
 
 # --- dropout --------------------------------------------------------------------------------

@@ -54,20 +54,24 @@ def softmax_xent(logits, y, dlogits):
 
 
 def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
-    mean[...] = x.mean(axis=0)
-    var[...] = x.var(axis=0)
-    xhat[...] = (x - mean) / np.sqrt(var + eps)
-    out[...] = gamma * xhat + beta
+    # x is (batch, channels, positions); statistics per channel over batch and positions.
+    mean[...] = x.mean(axis=(0, 2))
+    var[...] = x.var(axis=(0, 2))
+    xhat[...] = (x - mean[:, None]) / np.sqrt(var[:, None] + eps)
+    out[...] = gamma[:, None] * xhat + beta[:, None]
 
 
 def batchnorm_forward_eval(x, gamma, beta, mean, var, eps, out):
-    out[...] = gamma * (x - mean) / np.sqrt(var + eps) + beta
+    out[...] = gamma[:, None] * (x - mean[:, None]) / np.sqrt(var[:, None] + eps) + beta[:, None]
 
 
 def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
-    dbeta[...] = dy.sum(axis=0)
-    dgamma[...] = (dy * xhat).sum(axis=0)
-    dx[...] = gamma / np.sqrt(var + eps) * (dy - dy.mean(axis=0) - xhat * (dy * xhat).mean(axis=0))
+    dbeta[...] = dy.sum(axis=(0, 2))
+    dgamma[...] = (dy * xhat).sum(axis=(0, 2))
+    mean_dy = dy.mean(axis=(0, 2))[:, None]
+    mean_dy_xhat = (dy * xhat).mean(axis=(0, 2))[:, None]
+    scale = (gamma / np.sqrt(var + eps))[:, None]
+    dx[...] = scale * (dy - mean_dy - xhat * mean_dy_xhat)
 
 
 def dropout_forward(x, u, rate, out, mask):
@@ -320,3 +324,89 @@ def _keeps(side, q, positive):
     if after > 0 and before < 0:
         return side[(q - 1) % k] != 0
     return False
+
+
+# --- image layers (twins of images.py) --------------------------------------------------------
+
+
+def im2col(x, kh, kw, stride, pad, cols):
+    n, c, height, width = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh = (height + 2 * pad - kh) // stride + 1
+    ow = (width + 2 * pad - kw) // stride + 1
+    rows = []
+    for oy in range(oh):
+        for ox in range(ow):
+            y, xx = oy * stride, ox * stride
+            rows.append(padded[:, :, y : y + kh, xx : xx + kw].reshape(n, -1))
+    # rows[p] is (n, c*kh*kw) for position p; the kernel orders rows by (image, position).
+    cols[...] = np.stack(rows, axis=1).reshape(n * oh * ow, c * kh * kw)
+
+
+def col2im(dcols, kh, kw, stride, pad, dx):
+    n, c, height, width = dx.shape
+    oh = (height + 2 * pad - kh) // stride + 1
+    ow = (width + 2 * pad - kw) // stride + 1
+    padded = np.zeros((n, c, height + 2 * pad, width + 2 * pad), dx.dtype)
+    per_position = dcols.reshape(n, oh * ow, c, kh, kw)
+    for oy in range(oh):
+        for ox in range(ow):
+            y, xx = oy * stride, ox * stride
+            padded[:, :, y : y + kh, xx : xx + kw] += per_position[:, oy * ow + ox]
+    dx[...] = padded[:, :, pad : pad + height, pad : pad + width]
+
+
+def rows_to_images(rows, b, out):
+    n, f, p = out.shape
+    out[...] = rows.reshape(n, p, f).transpose(0, 2, 1) + b[:, None]
+
+
+def images_to_rows(dy, rows, db):
+    n, f, p = dy.shape
+    rows[...] = dy.transpose(0, 2, 1).reshape(n * p, f)
+    db[...] = dy.sum(axis=(0, 2))
+
+
+def _windows(x, k, stride, oh, ow):
+    """(n, c, oh, ow, k*k): the pixels of every pooling window."""
+    return np.stack(
+        [
+            x[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride]
+            for i in range(k)
+            for j in range(k)
+        ],
+        axis=-1,
+    )
+
+
+def maxpool_forward(x, k, stride, out, argmax):
+    oh, ow = out.shape[2:]
+    windows = _windows(x, k, stride, oh, ow)
+    best = windows.argmax(axis=-1)  # the first maximum on ties, as the kernel
+    out[...] = np.take_along_axis(windows, best[..., None], axis=-1)[..., 0]
+    i, j = best // k, best % k
+    rows = np.arange(oh)[:, None] * stride + i
+    columns = np.arange(ow)[None, :] * stride + j
+    argmax[...] = rows * x.shape[3] + columns
+
+
+def maxpool_backward(dy, argmax, dx):
+    n, c = dy.shape[:2]
+    flat = np.zeros((n, c, dx.shape[2] * dx.shape[3]), dx.dtype)
+    for a in range(n):
+        for b in range(c):
+            np.add.at(flat[a, b], argmax[a, b].ravel(), dy[a, b].ravel())
+    dx[...] = flat.reshape(dx.shape)
+
+
+def avgpool_forward(x, k, stride, out):
+    oh, ow = out.shape[2:]
+    out[...] = _windows(x, k, stride, oh, ow).mean(axis=-1)
+
+
+def avgpool_backward(dy, k, stride, dx):
+    oh, ow = dy.shape[2:]
+    dx[...] = 0
+    for i in range(k):
+        for j in range(k):
+            dx[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride] += dy / (k * k)

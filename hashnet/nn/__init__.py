@@ -1,11 +1,19 @@
 """The trainer: layers, losses, optimisers and models, in NumPy with Numba kernels."""
 
+from hashnet.nn.cnn import CNN
+from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
 from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU
 from hashnet.nn.model import MLP, Sequential, load, split_width
 from hashnet.nn.optim import SGD, Adam, step_schedule
 
 __all__ = [
     "Adam",
+    "AvgPool2D",
+    "CNN",
+    "Conv2D",
+    "Flatten",
+    "GlobalAvgPool2D",
+    "MaxPool2D",
     "BatchNorm",
     "Dense",
     "Dropout",

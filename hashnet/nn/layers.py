@@ -28,6 +28,9 @@ class Layer:
     """
 
     decay: tuple[str, ...] = ()
+    # Floats of working memory per example beyond the output (a convolution's im2col matrix);
+    # the model uses it to choose how many examples to push through at once.
+    scratch_per_example = 0
     # Set to False by Sequential for the first layer: nobody needs the gradient w.r.t. the data.
     needs_input_grad = True
 
@@ -126,21 +129,26 @@ class LeakyReLU(Layer):
         self.bias_from: Dense | None = None  # the Dense whose bias we add (set by Sequential)
 
     def forward(self, z, training=False):
+        # Any shape works: images (N, C, H, W) are seen as rows of C*H*W units.
+        shape = z.shape
+        z = z.reshape(shape[0], -1)
         out = np.empty_like(z)
         self.mask = np.empty(z.shape, np.uint8)
         if self.bias_from is None:
             K.act_forward(z, self.alpha, out, self.mask)
         else:
             K.bias_act_forward(z, self.bias_from.params["b"], self.alpha, out, self.mask)
-        return out
+        return out.reshape(shape)
 
     def backward(self, dy):
+        shape = dy.shape
+        dy = dy.reshape(shape[0], -1)
         dz = np.empty_like(dy)
         if self.bias_from is None:
             K.act_backward(dy, self.mask, self.alpha, dz)
         else:
             K.act_backward_bias(dy, self.mask, self.alpha, dz, self.bias_from.grads["b"])
-        return dz
+        return dz.reshape(shape)
 
     def config(self):
         return {"alpha": self.alpha}
@@ -157,7 +165,11 @@ class ReLU(LeakyReLU):
 
 
 class BatchNorm(Layer):
-    """Batch normalisation over the features of a (batch, features) input.
+    """Batch normalisation of each feature, or of each channel of an image batch.
+
+    Flat inputs (batch, features): every feature is normalised on its own. Images (N, C, H, W):
+    every channel is, with statistics taken over the batch and all positions, so a channel
+    keeps one gamma and one beta (as convolutions share their weights over positions).
 
     Training: normalise with the batch's mean and variance, then scale by gamma and shift by
     beta; keep exponential running averages of the statistics (`momentum` is the weight of the
@@ -174,8 +186,11 @@ class BatchNorm(Layer):
         self.momentum, self.eps = float(momentum), float(eps)
 
     def build(self, input_shape, dtype, rng):
-        if len(input_shape) != 1:
-            raise ValueError(f"BatchNorm expects flat inputs (features,), got {input_shape}")
+        if len(input_shape) not in (1, 3):
+            raise ValueError(
+                "BatchNorm expects flat inputs (features,) or images (channels, height, "
+                f"width), got shape {input_shape}"
+            )
         m = input_shape[0]
         self.params = {"gamma": np.ones(m, dtype), "beta": np.zeros(m, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -183,44 +198,42 @@ class BatchNorm(Layer):
         return input_shape
 
     def forward(self, x, training=False):
+        shape = x.shape
+        x = x.reshape(shape[0], shape[1], -1)  # (batch, channels, positions), a view
         out = np.empty_like(x)
         gamma, beta = self.params["gamma"], self.params["beta"]
         self._training = training
         if not training:
-            K.batchnorm_forward_eval(
-                x,
-                gamma,
-                beta,
-                self.state["running_mean"],
-                self.state["running_var"],
-                self.eps,
-                out,
-            )
+            running_mean, running_var = self.state["running_mean"], self.state["running_var"]
+            K.batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, self.eps, out)
             self._x = x
-            return out
-        n, m = x.shape
+            return out.reshape(shape)
+        m = x.shape[1]
         self._xhat = np.empty_like(x)
         mean, self._var = np.empty(m, x.dtype), np.empty(m, x.dtype)
         K.batchnorm_forward_train(x, gamma, beta, self.eps, out, self._xhat, mean, self._var)
-        if n == 1:
-            # One example has no spread: its variance 0 would drag running_var towards 0
+        count = x.shape[0] * x.shape[2]  # values behind each channel's statistics
+        if count == 1:
+            # One value has no spread: its variance 0 would drag running_var towards 0
             # (a last batch of one happens whenever N % batch_size == 1). Skip the update.
-            return out
-        unbiased = self._var * (n / (n - 1))
+            return out.reshape(shape)
+        unbiased = self._var * (count / (count - 1))
         for name, batch_value in (("running_mean", mean), ("running_var", unbiased)):
             running = self.state[name]
             running *= 1.0 - self.momentum
             running += self.momentum * batch_value
-        return out
+        return out.reshape(shape)
 
     def backward(self, dy):
+        shape = dy.shape
+        dy = dy.reshape(shape[0], shape[1], -1)
         if not self._training:
-            # Evaluation mode is a fixed affine map per feature: x -> gamma * xhat + beta.
+            # Evaluation mode is a fixed affine map per channel: x -> gamma * xhat + beta.
             inv_std = 1.0 / np.sqrt(self.state["running_var"] + self.eps)
-            xhat = (self._x - self.state["running_mean"]) * inv_std
-            self.grads["gamma"][...] = (dy * xhat).sum(axis=0)
-            self.grads["beta"][...] = dy.sum(axis=0)
-            return dy * (self.params["gamma"] * inv_std)
+            xhat = (self._x - self.state["running_mean"][:, None]) * inv_std[:, None]
+            self.grads["gamma"][...] = (dy * xhat).sum(axis=(0, 2))
+            self.grads["beta"][...] = dy.sum(axis=(0, 2))
+            return (dy * (self.params["gamma"] * inv_std)[:, None]).reshape(shape)
         dx = np.empty_like(dy)
         K.batchnorm_backward(
             dy,
@@ -232,7 +245,7 @@ class BatchNorm(Layer):
             self.grads["gamma"],
             self.grads["beta"],
         )
-        return dx
+        return dx.reshape(shape)
 
     def config(self):
         return {"momentum": self.momentum, "eps": self.eps}
@@ -256,17 +269,21 @@ class Dropout(Layer):
         self._training = training and self.rate > 0
         if not self._training:
             return x
+        shape = x.shape
+        x = x.reshape(shape[0], -1)  # images: every pixel of every channel is a unit
         out = np.empty_like(x)
         self.mask = np.empty(x.shape, np.uint8)
         K.dropout_forward(x, self.rng.random(x.shape, x.dtype), self.rate, out, self.mask)
-        return out
+        return out.reshape(shape)
 
     def backward(self, dy):
         if not self._training:
             return dy
+        shape = dy.shape
+        dy = dy.reshape(shape[0], -1)
         dx = np.empty_like(dy)
         K.dropout_backward(dy, self.mask, self.rate, dx)
-        return dx
+        return dx.reshape(shape)
 
     def config(self):
         return {"rate": self.rate}
@@ -277,6 +294,9 @@ LAYERS = {cls.__name__: cls for cls in (Dense, ReLU, LeakyReLU, BatchNorm, Dropo
 
 def layer_from_config(name: str, config: dict) -> Layer:
     """Rebuild a layer from its class name and `config()` (used by `hashnet.load`)."""
-    if name not in LAYERS:
-        raise ValueError(f"unknown layer type {name!r}; known: {sorted(LAYERS)}")
-    return LAYERS[name](**config)
+    from hashnet.nn.conv import IMAGE_LAYERS
+
+    known = {**LAYERS, **IMAGE_LAYERS}
+    if name not in known:
+        raise ValueError(f"unknown layer type {name!r}; known: {sorted(known)}")
+    return known[name](**config)

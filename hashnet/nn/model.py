@@ -26,6 +26,7 @@ from hashnet.nn.optim import make_optimizer, make_schedule
 
 FORMAT_VERSION = 1
 _PREDICT_CHUNK = 8192  # rows per forward pass outside training: bounds memory on big inputs
+_CHUNK_FLOATS = 2**24  # ... and so does this: about 64 MiB of float32 per layer array
 
 
 class Sequential:
@@ -62,14 +63,19 @@ class Sequential:
         self.dtype = check_dtype(dtype)
         init_rng, dropout_seeds = _streams(self.seed, "init", len(self.layers))
         shape = self.input_shape
+        floats = int(np.prod(shape))  # the most floats one example needs in a layer
         for layer, dropout_seed in zip(self.layers, dropout_seeds):
             shape = layer.build(shape, self.dtype, init_rng)
+            floats = max(floats, int(np.prod(shape)) + layer.scratch_per_example)
             layer._in_model = True
             if isinstance(layer, Dropout):  # seeded even before fit (gradients(training=True))
                 layer.rng = np.random.default_rng(dropout_seed)
         if len(shape) != 1 or shape[0] < 2:
             raise ValueError(f"the last layer must output one logit per class (>= 2), got {shape}")
         self.n_classes = shape[0]
+        # Examples per forward pass outside training: bounded so that a layer's arrays stay
+        # near _CHUNK_FLOATS numbers (images need far more memory per example than flat rows).
+        self._chunk_rows = int(np.clip(_CHUNK_FLOATS // floats, 1, _PREDICT_CHUNK))
         self._link_layers()
         self._flatten_params()
         self._n_fits = 0
@@ -128,11 +134,22 @@ class Sequential:
             grad = layer.backward(grad)
 
     def _check_X(self, X, name="X"):
-        return check_X(X, self.input_shape, self.dtype, name=name, ndim=1 + len(self.input_shape))
+        ndim = 1 + len(self.input_shape)
+        if len(self.input_shape) == 3 and np.ndim(X) == 2:
+            raise ValueError(
+                f"{name} has shape {np.shape(X)}, but this network takes images of shape (N, "
+                f"{', '.join(map(str, self.input_shape))}) (NCHW); load images with "
+                "hn.datasets.load(name, flatten=False) or reshape the rows"
+            )
+        return check_X(X, self.input_shape, self.dtype, name=name, ndim=ndim)
+
+    def _warmup(self, verbose=True):
+        """Compile (or load) the kernels this model uses, announcing it the first time."""
+        kernels.warmup((self.dtype,), verbose=verbose, images=len(self.input_shape) == 3)
 
     def _chunks(self, X):
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            yield X[start : start + _PREDICT_CHUNK]
+        for start in range(0, X.shape[0], self._chunk_rows):
+            yield X[start : start + self._chunk_rows]
 
     # --- training ------------------------------------------------------------------------
 
@@ -205,7 +222,7 @@ class Sequential:
         opt.bind(self.n_params, self.dtype)
         base_lr = opt.lr
 
-        kernels.warmup((self.dtype,), verbose=verbose > 0)
+        self._warmup(verbose=verbose > 0)
         # Generators derived from the seed and the number of earlier fits: same seed, same
         # run, bit for bit.
         shuffle_rng, dropout_seeds = _streams(self.seed, f"fit {self._n_fits}", len(self.layers))
@@ -280,13 +297,13 @@ class Sequential:
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (N, n_classes), in evaluation mode."""
         X = self._check_X(X)
-        kernels.warmup((self.dtype,))
+        self._warmup()
         return np.concatenate([softmax(self._forward(c)) for c in self._chunks(X)])
 
     def predict(self, X) -> np.ndarray:
         """Predicted class of each example (argmax of the logits)."""
         X = self._check_X(X)
-        kernels.warmup((self.dtype,))
+        self._warmup()
         return np.concatenate([self._forward(c).argmax(axis=1) for c in self._chunks(X)])
 
     def score(self, X, y) -> float:
@@ -299,7 +316,7 @@ class Sequential:
         """(mean cross-entropy, accuracy) on (X, y), in evaluation mode."""
         X = self._check_X(X)
         y = check_y(y, X.shape[0], self.n_classes)
-        kernels.warmup((self.dtype,))
+        self._warmup()
         loss_sum, correct = 0.0, 0
         for chunk, labels in zip(self._chunks(X), self._chunks(y)):
             loss, batch_correct, _ = softmax_cross_entropy(self._forward(chunk), labels)
@@ -363,7 +380,7 @@ class Sequential:
         """
         X = self._check_X(X)
         y = check_y(y, X.shape[0], self.n_classes)
-        kernels.warmup((self.dtype,))
+        self._warmup()
         saved_state = [s.copy() for s in self._state_arrays()]
         _, _, dlogits = softmax_cross_entropy(self._forward(X, training), y)
         self._backward(dlogits)
@@ -511,7 +528,10 @@ def _from_config(config):
     if config.get("class") == "MLP":
         return MLP(**config["mlp"])
     layers = [layer_from_config(name, cfg) for name, cfg in config["layers"]]
-    return Sequential(layers, config["input_shape"], seed=config["seed"], dtype=config["dtype"])
+    model_class = Sequential
+    if config.get("class") == "CNN":
+        from hashnet.nn.cnn import CNN as model_class
+    return model_class(layers, config["input_shape"], seed=config["seed"], dtype=config["dtype"])
 
 
 def load(path):
