@@ -193,11 +193,9 @@ def test_load_toy_options():
         ds.load("moons", n_train=0)
 
 
-def test_load_unknown_and_planned_names():
-    with pytest.raises(ValueError, match="known names: .*moons.*fashion-mnist-mini"):
+def test_load_unknown_name():
+    with pytest.raises(ValueError, match="known names: .*moons.*fashion-mnist-mini.*cifar10"):
         ds.load("imagenet")
-    with pytest.raises(NotImplementedError, match="cifar10"):
-        ds.load("cifar10")
 
 
 def _write_fake_set(folder, n_train=12, n_test=5, gz=True, seed=0):
