@@ -1,12 +1,13 @@
 """Numba kernels for the image layers: convolution as a matrix product, and pooling.
 
 A convolution slides a (C, kh, kw) filter over the image. `im2col` copies, for every output
-position, the C * kh * kw input values under the filter into one row of a matrix `cols`;
-then all filters at all positions of all images are ONE matrix product, cols @ W.T, which BLAS
-does fast. The product's rows are (image, position) and its columns are filters, so
-`rows_to_images` moves them into the NCHW layout and adds the bias on the way. The backward
-pass runs the same steps in reverse: `images_to_rows` (with the bias gradient), two products,
-and `col2im`, which adds each row of the gradient back onto the pixels it was copied from.
+position, the C * kh * kw input values under the filter into one column of a matrix `cols`;
+then all filters at all positions of all images are ONE matrix product, W @ cols, which BLAS
+does fast (W has one row per filter). The product has one row per filter and one column per
+(image, position), so `rows_to_images` cuts it into the NCHW layout and adds the bias on the
+way. The backward pass runs the same steps in reverse: `images_to_rows` (with the bias
+gradient), two products, and `col2im`, which adds each column of the gradient back onto the
+pixels it was copied from.
 
 Images are NCHW and C-contiguous. Output sizes follow the usual rule:
 out = (in + 2 * pad - kernel) // stride + 1. Padding is zeros. Each kernel has a NumPy twin
@@ -16,9 +17,8 @@ of the same name in `reference.py`.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from hashnet.kernels._jit import kernel, parallel_kernel
+from hashnet.kernels._jit import kernel
 
 
 def output_size(size, k, stride, pad):
@@ -29,82 +29,110 @@ def output_size(size, k, stride, pad):
 # --- convolution ----------------------------------------------------------------------------
 
 
-@parallel_kernel
+@kernel
+def _inside(out_size, offset, stride, size):
+    """The first and one-past-last output positions o whose pixel o * stride + offset lies in
+    [0, size): outside that range the window sees zero padding."""
+    lo = 0
+    while lo < out_size and lo * stride + offset < 0:
+        lo += 1
+    hi = out_size
+    while hi > lo and (hi - 1) * stride + offset >= size:
+        hi -= 1
+    return lo, hi
+
+
+@kernel
 def im2col(x, kh, kw, stride, pad, cols):
-    """One row per output position, one column per filter weight:
-    cols[(n*OH + oy)*OW + ox, (c*kh + i)*kw + j] = x[n, c, oy*s + i - pad, ox*s + j - pad],
-    0 where that falls outside the image."""
+    """One row per filter weight (c, i, j), one column per (image, output position):
+    cols[(c*kh + i)*kw + j, (n*OH + oy)*OW + ox] = x[n, c, oy*s + i - pad, ox*s + j - pad],
+    0 where that falls outside the image.
+
+    This layout makes the inner loop walk along an image row (contiguous for stride 1), so it
+    runs as a plain vectorised copy, and the product W @ cols gives each filter's outputs
+    already in image order.
+    """
     n_img, n_ch, height, width = x.shape
     oh = (height + 2 * pad - kh) // stride + 1
     ow = (width + 2 * pad - kw) // stride + 1
-    for n in prange(n_img):  # images are independent: split them over the cores
-        for oy in range(oh):
-            for ox in range(ow):
-                row = (n * oh + oy) * ow + ox
-                col = 0
-                for c in range(n_ch):
-                    for i in range(kh):
-                        y = oy * stride + i - pad
-                        inside_y = 0 <= y < height
-                        for j in range(kw):
-                            xx = ox * stride + j - pad
-                            if inside_y and 0 <= xx < width:
-                                cols[row, col] = x[n, c, y, xx]
-                            else:
-                                cols[row, col] = 0
-                            col += 1
+    n_pos = oh * ow
+    for c in range(n_ch):
+        for i in range(kh):
+            y_lo, y_hi = _inside(oh, i - pad, stride, height)
+            for j in range(kw):
+                x_lo, x_hi = _inside(ow, j - pad, stride, width)
+                dst_row = cols[(c * kh + i) * kw + j]
+                for n in range(n_img):
+                    dst = dst_row[n * n_pos : (n + 1) * n_pos]
+                    channel = x[n, c]
+                    for oy in range(oh):
+                        out = dst[oy * ow : (oy + 1) * ow]
+                        if oy < y_lo or oy >= y_hi:
+                            out[:] = 0
+                            continue
+                        src = channel[oy * stride + i - pad]
+                        for ox in range(x_lo):
+                            out[ox] = 0
+                        for ox in range(x_lo, x_hi):
+                            out[ox] = src[ox * stride + j - pad]
+                        for ox in range(x_hi, ow):
+                            out[ox] = 0
 
 
-@parallel_kernel
+@kernel
 def col2im(dcols, kh, kw, stride, pad, dx):
     """The adjoint of im2col: dx = 0, then every entry of dcols is added to the pixel it was
     copied from (pixels under several windows collect several contributions)."""
     n_img, n_ch, height, width = dx.shape
     oh = (height + 2 * pad - kh) // stride + 1
     ow = (width + 2 * pad - kw) // stride + 1
-    for n in prange(n_img):  # each image writes only its own pixels: no race between threads
-        dx[n] = 0
-        for oy in range(oh):
-            for ox in range(ow):
-                row = (n * oh + oy) * ow + ox
-                col = 0
-                for c in range(n_ch):
-                    for i in range(kh):
-                        y = oy * stride + i - pad
-                        inside_y = 0 <= y < height
-                        for j in range(kw):
-                            xx = ox * stride + j - pad
-                            if inside_y and 0 <= xx < width:
-                                dx[n, c, y, xx] += dcols[row, col]
-                            col += 1
+    n_pos = oh * ow
+    dx[:] = 0
+    for c in range(n_ch):
+        for i in range(kh):
+            y_lo, y_hi = _inside(oh, i - pad, stride, height)
+            for j in range(kw):
+                x_lo, x_hi = _inside(ow, j - pad, stride, width)
+                src_row = dcols[(c * kh + i) * kw + j]
+                for n in range(n_img):
+                    src = src_row[n * n_pos : (n + 1) * n_pos]
+                    channel = dx[n, c]
+                    for oy in range(y_lo, y_hi):
+                        dst = channel[oy * stride + i - pad]
+                        part = src[oy * ow : (oy + 1) * ow]
+                        for ox in range(x_lo, x_hi):
+                            dst[ox * stride + j - pad] += part[ox]
 
 
 @kernel
 def rows_to_images(rows, b, out):
-    """out[n, f, p] = rows[n * P + p, f] + b[f]: the product's (image, position) rows become
-    NCHW images (out is (N, F, P), P = OH * OW), with the bias added."""
+    """out[n, f, p] = rows[f, n * P + p] + b[f]: the product W @ cols holds one row per filter;
+    this cuts it into NCHW images (out is (N, F, P), P = OH * OW) and adds the bias."""
     n_img, n_filters, n_pos = out.shape
     for n in range(n_img):
         for f in range(n_filters):
             bias = b[f]
+            src = rows[f, n * n_pos : (n + 1) * n_pos]
+            dst = out[n, f]
             for p in range(n_pos):
-                out[n, f, p] = rows[n * n_pos + p, f] + bias
+                dst[p] = src[p] + bias
 
 
 @kernel
 def images_to_rows(dy, rows, db):
-    """rows[n * P + p, f] = dy[n, f, p] (the layout of the product), and db = the sum of dy
+    """rows[f, n * P + p] = dy[n, f, p] (the layout of the product), and db = the sum of dy
     over images and positions: the bias gradient, in the same pass."""
     n_img, n_filters, n_pos = dy.shape
     for f in range(n_filters):
         db[f] = 0
     for n in range(n_img):
         for f in range(n_filters):
+            src = dy[n, f]
+            dst = rows[f, n * n_pos : (n + 1) * n_pos]
             total = 0.0
             for p in range(n_pos):
-                g = dy[n, f, p]
-                rows[n * n_pos + p, f] = g
-                total += g
+                dst[p] = src[p]
+                total += src[p]
             db[f] += total
 
 
@@ -184,11 +212,11 @@ def avgpool_backward(dy, k, stride, dx):
 def exercise(dtype) -> None:
     """Call every kernel once on tiny arrays (compiles them; used by `hashnet.warmup`)."""
     x = np.ones((1, 1, 2, 2), dtype)
-    im2col(x, 2, 2, 1, 1, np.empty((9, 4), dtype))
-    col2im(np.ones((9, 4), dtype), 2, 2, 1, 1, np.empty_like(x))
+    im2col(x, 2, 2, 1, 1, np.empty((4, 9), dtype))
+    col2im(np.ones((4, 9), dtype), 2, 2, 1, 1, np.empty_like(x))
     vec = np.zeros(1, dtype)
-    rows_to_images(np.ones((4, 1), dtype), vec, np.empty((1, 1, 4), dtype))
-    images_to_rows(np.ones((1, 1, 4), dtype), np.empty((4, 1), dtype), vec)
+    rows_to_images(np.ones((1, 4), dtype), vec, np.empty((1, 1, 4), dtype))
+    images_to_rows(np.ones((1, 1, 4), dtype), np.empty((1, 4), dtype), vec)
     out, argmax = np.empty((1, 1, 1, 1), dtype), np.empty((1, 1, 1, 1), np.int32)
     maxpool_forward(x, 2, 2, out, argmax)
     maxpool_backward(out, argmax, np.empty_like(x))

@@ -334,13 +334,13 @@ def im2col(x, kh, kw, stride, pad, cols):
     padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     oh = (height + 2 * pad - kh) // stride + 1
     ow = (width + 2 * pad - kw) // stride + 1
-    rows = []
-    for oy in range(oh):
-        for ox in range(ow):
-            y, xx = oy * stride, ox * stride
-            rows.append(padded[:, :, y : y + kh, xx : xx + kw].reshape(n, -1))
-    # rows[p] is (n, c*kh*kw) for position p; the kernel orders rows by (image, position).
-    cols[...] = np.stack(rows, axis=1).reshape(n * oh * ow, c * kh * kw)
+    windows = np.empty((c, kh, kw, n, oh, ow), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            # every output position's pixel at offset (i, j) of its window
+            part = padded[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride]
+            windows[:, i, j] = part.transpose(1, 0, 2, 3)
+    cols[...] = windows.reshape(c * kh * kw, n * oh * ow)
 
 
 def col2im(dcols, kh, kw, stride, pad, dx):
@@ -348,22 +348,22 @@ def col2im(dcols, kh, kw, stride, pad, dx):
     oh = (height + 2 * pad - kh) // stride + 1
     ow = (width + 2 * pad - kw) // stride + 1
     padded = np.zeros((n, c, height + 2 * pad, width + 2 * pad), dx.dtype)
-    per_position = dcols.reshape(n, oh * ow, c, kh, kw)
-    for oy in range(oh):
-        for ox in range(ow):
-            y, xx = oy * stride, ox * stride
-            padded[:, :, y : y + kh, xx : xx + kw] += per_position[:, oy * ow + ox]
+    windows = dcols.reshape(c, kh, kw, n, oh, ow)
+    for i in range(kh):
+        for j in range(kw):
+            part = windows[:, i, j].transpose(1, 0, 2, 3)
+            padded[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride] += part
     dx[...] = padded[:, :, pad : pad + height, pad : pad + width]
 
 
 def rows_to_images(rows, b, out):
     n, f, p = out.shape
-    out[...] = rows.reshape(n, p, f).transpose(0, 2, 1) + b[:, None]
+    out[...] = rows.reshape(f, n, p).transpose(1, 0, 2) + b[:, None]
 
 
 def images_to_rows(dy, rows, db):
     n, f, p = dy.shape
-    rows[...] = dy.transpose(0, 2, 1).reshape(n * p, f)
+    rows[...] = dy.transpose(1, 0, 2).reshape(f, n * p)
     db[...] = dy.sum(axis=(0, 2))
 
 

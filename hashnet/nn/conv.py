@@ -77,27 +77,26 @@ class Conv2D(Layer):
         k, s, p = self.kernel_size, self.stride, self.padding
         oh, ow = self._out_hw
         x = np.ascontiguousarray(x)
-        cols = np.empty((n * oh * ow, self.params["W"][0].size), x.dtype)
+        W = self.params["W"].reshape(self.filters, -1)  # one row per filter
+        cols = np.empty((W.shape[1], n * oh * ow), x.dtype)
         KI.im2col(x, k, k, s, p, cols)
         self._cols, self._x_shape = cols, x.shape
-        rows = cols @ self.params["W"].reshape(self.filters, -1).T  # (n * positions, filters)
         out = np.empty((n, self.filters, oh * ow), x.dtype)
-        KI.rows_to_images(rows, self.params["b"], out)
+        KI.rows_to_images(W @ cols, self.params["b"], out)  # (filters, n * positions)
         return out.reshape(n, self.filters, oh, ow)
 
     def backward(self, dy):
         n = dy.shape[0]
         W = self.params["W"].reshape(self.filters, -1)
-        rows = np.empty((self._cols.shape[0], self.filters), dy.dtype)
-        KI.images_to_rows(
-            np.ascontiguousarray(dy).reshape(n, self.filters, -1), rows, self.grads["b"]
-        )
-        # dL/dW = rows^T cols (summed over images and positions by the product).
-        np.dot(rows.T, self._cols, out=self.grads["W"].reshape(self.filters, -1))
+        rows = np.empty((self.filters, self._cols.shape[1]), dy.dtype)
+        dy = np.ascontiguousarray(dy).reshape(n, self.filters, -1)
+        KI.images_to_rows(dy, rows, self.grads["b"])
+        # dL/dW = rows cols^T (summed over images and positions by the product).
+        np.dot(rows, self._cols.T, out=self.grads["W"].reshape(self.filters, -1))
         if not self.needs_input_grad:
             return None
         dx = np.empty(self._x_shape, dy.dtype)
-        KI.col2im(rows @ W, self.kernel_size, self.kernel_size, self.stride, self.padding, dx)
+        KI.col2im(W.T @ rows, self.kernel_size, self.kernel_size, self.stride, self.padding, dx)
         return dx
 
     def config(self):
