@@ -150,10 +150,16 @@ def test_neighbours_with_equal_codes_are_merged():
     T0, T1 = np.array([0.0, 0.2, 0.5, 0.6, 0.9]), np.array([0.2, 0.5, 0.6, 0.9, 1.0])
     bits = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 0]], np.uint8)
     M, C = np.arange(10.0).reshape(5, 2), np.zeros((5, 2))
-    T0, T1, M, C, bits = _merge(T0, T1, M, C, bits)
-    np.testing.assert_array_equal(np.stack([T0, T1], 1), [[0.0, 0.5], [0.5, 0.9], [0.9, 1.0]])
-    np.testing.assert_array_equal(bits, [[1, 0], [0, 1], [1, 0]])
-    assert M.shape == C.shape == (3, 2)
+    no_pooling = np.zeros((5, 0), np.int64)
+    T0m, T1m, Mm, Cm, bits_m, _ = _merge(T0, T1, M, C, bits, no_pooling)
+    np.testing.assert_array_equal(np.stack([T0m, T1m], 1), [[0.0, 0.5], [0.5, 0.9], [0.9, 1.0]])
+    np.testing.assert_array_equal(bits_m, [[1, 0], [0, 1], [1, 0]])
+    assert Mm.shape == Cm.shape == (3, 2)
+    # With max pooling, equal codes but a different winner of a window is another region.
+    winners = np.array([[3], [3], [3], [7], [7]])
+    T0m, _, _, _, _, won = _merge(T0, T1, M, C, bits, winners)
+    np.testing.assert_array_equal(T0m, [0.0, 0.5, 0.6, 0.9])
+    np.testing.assert_array_equal(won.ravel(), [3, 3, 7, 7])
 
 
 def test_accepts_unflattened_inputs_and_network_without_hidden_layers():

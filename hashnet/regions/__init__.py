@@ -6,9 +6,10 @@ R.n_regions, R.polygons, R.codes, R.locate(points), R.occupancy(points, y)
 """
 
 from hashnet.regions.along import Crossings, count_along
-from hashnet.regions.enumeration import affine_blocks, enumerate_regions
+from hashnet.regions.enumeration import enumerate_regions
 from hashnet.regions.plane import Plane, box_plane, plane, plane_through
 from hashnet.regions.regions import Occupancy, Regions
+from hashnet.regions.steps import affine_blocks, network_steps
 
 enumerate = enumerate_regions  # the public name; inside the package we avoid the builtin's
 
@@ -18,6 +19,7 @@ __all__ = [
     "Plane",
     "Regions",
     "affine_blocks",
+    "network_steps",
     "box_plane",
     "count_along",
     "enumerate",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hashnet.codes import Codes
-from hashnet.regions.enumeration import affine_blocks
+from hashnet.regions.steps import network_steps, pool_winners, push, window_pairs
 
 TOL = 1e-12
 
@@ -55,37 +55,58 @@ class Crossings:
 def count_along(net, xa, xb, max_regions=1_000_000) -> Crossings:
     """Exactly how many linear regions the straight segment from xa to xb crosses.
 
-    net : an MLP/Sequential of Dense, ReLU/LeakyReLU, BatchNorm and Dropout layers, used in
-        evaluation mode (the same networks `hashnet.regions.enumerate` accepts)
+    net : an MLP or CNN, used in evaluation mode (the same networks
+        `hashnet.regions.enumerate` accepts; with max pooling, the segment also crosses a
+        boundary where the winner of a pooling window changes)
     xa, xb : two different inputs, of the network's input_shape or flattened
     max_regions : stop with a clear error when the count goes past this
     Returns a `Crossings`; `n_regions` is the answer, `t` and `points` say where the boundaries
     are met, `codes[i]` is the region of the i-th interval (equal to `net.codes` there).
     """
-    blocks, _ = affine_blocks(net)
+    from hashnet import kernels
+
     xa, xb = _check_endpoints(net, xa, xb)
     max_regions = _check_max_regions(max_regions)
-    # One row per interval: [t0, t1], h(t) = t * M[i] + C[i], and the code bits found so far.
+    kernels.warmup((net.dtype, "float64"), images=len(net.input_shape) == 3)
+    steps, _ = network_steps(net)
+    # One row per interval: [t0, t1], h(t) = t * M[i] + C[i], the code bits found so far, and
+    # (with max pooling) which input won each pooling window: the piece's affine map.
     T0, T1 = np.array([0.0]), np.array([1.0])
-    M, C = (xb - xa)[None, :], xa[None, :]
+    M, C = (xb - xa)[None, None, :], xa[None, :]
     bits = np.zeros((1, 0), np.uint8)
-    for depth, (W, b, alpha) in enumerate(blocks):
-        A, Z0 = M @ W, C @ W + b  # pre-activations on interval i: t * A[i] + Z0[i]
-        T0, T1, parent = _split(T0, T1, A, Z0)
+    winners = np.zeros((1, 0), np.int64)
+    sizes = []
+    for depth, step in enumerate(steps):
+        A, Z0 = push(step.ops, M, C)  # values on interval i: t * A[i, 0] + Z0[i]
+        if step.kind == "relu":
+            T0, T1, parent = _split(T0, T1, A[:, 0], Z0)
+        else:  # max pooling: split where two inputs of a window are equal
+            first, second = window_pairs(step.arg)
+            diff_a = A[:, 0, first] - A[:, 0, second]
+            T0, T1, parent = _split(T0, T1, diff_a, Z0[:, first] - Z0[:, second])
         mid = 0.5 * (T0 + T1)
         A, Z0 = A[parent], Z0[parent]
-        on = mid[:, None] * A + Z0 > 0
-        slope = np.where(on, 1.0, alpha)
-        M, C = A * slope, Z0 * slope
-        bits = np.concatenate([bits[parent], on.astype(np.uint8)], axis=1)
-        T0, T1, M, C, bits = _merge(T0, T1, M, C, bits)
+        bits, winners = bits[parent], winners[parent]
+        values = mid[:, None] * A[:, 0] + Z0
+        if step.kind == "relu":
+            on = values > 0
+            slope = np.where(on, 1.0, step.arg)
+            M, C = A * slope[:, None, :], Z0 * slope
+            bits = np.concatenate([bits, on.astype(np.uint8)], axis=1)
+            sizes.append(on.shape[1])
+        else:
+            won = pool_winners(values, step.arg)
+            M = np.take_along_axis(A, won[:, None, :], axis=2)
+            C = np.take_along_axis(Z0, won, axis=1)
+            winners = np.concatenate([winners, won], axis=1)
+        T0, T1, M, C, bits, winners = _merge(T0, T1, M, C, bits, winners)
         if len(T0) > max_regions:
             raise ValueError(
                 f"the segment crosses more than max_regions={max_regions} regions (reached "
-                f"{len(T0)} after ReLU layer {depth + 1} of {len(blocks)}); pass a larger "
-                "max_regions or split the segment into shorter pieces"
+                f"{len(T0)} after layer {depth + 1} of {len(steps)}, {step.kind}); pass a "
+                "larger max_regions or split the segment into shorter pieces"
             )
-    codes = Codes.from_bits(bits, [W.shape[1] for W, _, _ in blocks])
+    codes = Codes.from_bits(bits, sizes or None)
     t = T0[1:].copy()
     points = xa[None, :] + t[:, None] * (xb - xa)[None, :]
     return Crossings(len(T0), t, points, codes, np.stack([T0, T1], axis=1))
@@ -113,15 +134,16 @@ def _split(T0, T1, A, Z0):
     return np.concatenate(starts), np.concatenate(ends), np.concatenate(parent)
 
 
-def _merge(T0, T1, M, C, bits):
-    """Glue neighbouring intervals with equal codes: the same pattern is the same region (and
-    the same affine map), so the segment has crossed nothing there."""
+def _merge(T0, T1, M, C, bits, winners):
+    """Glue neighbouring intervals with equal codes (and equal pooling winners): the same
+    pattern is the same region (and the same affine map), so the segment has crossed nothing
+    there."""
     if len(T0) < 2:
-        return T0, T1, M, C, bits
-    new = np.concatenate([[True], (bits[1:] != bits[:-1]).any(axis=1)])
-    first = np.flatnonzero(new)
+        return T0, T1, M, C, bits, winners
+    changed = (bits[1:] != bits[:-1]).any(axis=1) | (winners[1:] != winners[:-1]).any(axis=1)
+    first = np.flatnonzero(np.concatenate([[True], changed]))
     last = np.concatenate([first[1:] - 1, [len(T0) - 1]])
-    return T0[first], T1[last], M[first], C[first], bits[first]
+    return T0[first], T1[last], M[first], C[first], bits[first], winners[first]
 
 
 def _check_endpoints(net, xa, xb):
