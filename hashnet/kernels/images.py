@@ -17,8 +17,9 @@ of the same name in `reference.py`.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from hashnet.kernels._jit import kernel
+from hashnet.kernels._jit import kernel, parallel_kernel
 
 
 def output_size(size, k, stride, pad):
@@ -42,7 +43,7 @@ def _inside(out_size, offset, stride, size):
     return lo, hi
 
 
-@kernel
+@parallel_kernel
 def im2col(x, kh, kw, stride, pad, cols):
     """One row per filter weight (c, i, j), one column per (image, output position):
     cols[(c*kh + i)*kw + j, (n*OH + oy)*OW + ox] = x[n, c, oy*s + i - pad, ox*s + j - pad],
@@ -50,36 +51,40 @@ def im2col(x, kh, kw, stride, pad, cols):
 
     This layout makes the inner loop walk along an image row (contiguous for stride 1), so it
     runs as a plain vectorised copy, and the product W @ cols gives each filter's outputs
-    already in image order.
+    already in image order. The arrays are indexed as flat vectors: cheaper than 4D indexing
+    in loops this short.
     """
     n_img, n_ch, height, width = x.shape
     oh = (height + 2 * pad - kh) // stride + 1
     ow = (width + 2 * pad - kw) // stride + 1
     n_pos = oh * ow
-    for c in range(n_ch):
-        for i in range(kh):
-            y_lo, y_hi = _inside(oh, i - pad, stride, height)
-            for j in range(kw):
-                x_lo, x_hi = _inside(ow, j - pad, stride, width)
-                dst_row = cols[(c * kh + i) * kw + j]
-                for n in range(n_img):
-                    dst = dst_row[n * n_pos : (n + 1) * n_pos]
-                    channel = x[n, c]
-                    for oy in range(oh):
-                        out = dst[oy * ow : (oy + 1) * ow]
-                        if oy < y_lo or oy >= y_hi:
-                            out[:] = 0
-                            continue
-                        src = channel[oy * stride + i - pad]
-                        for ox in range(x_lo):
-                            out[ox] = 0
-                        for ox in range(x_lo, x_hi):
-                            out[ox] = src[ox * stride + j - pad]
-                        for ox in range(x_hi, ow):
-                            out[ox] = 0
+    xf, cf = x.ravel(), cols.ravel()
+    for r in prange(n_ch * kh * kw):  # rows are independent: split them over the cores
+        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
+        y_lo, y_hi = _inside(oh, i - pad, stride, height)
+        x_lo, x_hi = _inside(ow, j - pad, stride, width)
+        for n in range(n_img):
+            image = (n * n_ch + c) * height * width
+            for oy in range(oh):
+                d = (r * n_img + n) * n_pos + oy * ow
+                if oy < y_lo or oy >= y_hi:
+                    for ox in range(ow):
+                        cf[d + ox] = 0
+                    continue
+                src = image + (oy * stride + i - pad) * width + j - pad
+                for ox in range(x_lo):
+                    cf[d + ox] = 0
+                if stride == 1:  # a contiguous copy, which the compiler vectorises
+                    for ox in range(x_lo, x_hi):
+                        cf[d + ox] = xf[src + ox]
+                else:
+                    for ox in range(x_lo, x_hi):
+                        cf[d + ox] = xf[src + ox * stride]
+                for ox in range(x_hi, ow):
+                    cf[d + ox] = 0
 
 
-@kernel
+@parallel_kernel
 def col2im(dcols, kh, kw, stride, pad, dx):
     """The adjoint of im2col: dx = 0, then every entry of dcols is added to the pixel it was
     copied from (pixels under several windows collect several contributions)."""
@@ -87,21 +92,23 @@ def col2im(dcols, kh, kw, stride, pad, dx):
     oh = (height + 2 * pad - kh) // stride + 1
     ow = (width + 2 * pad - kw) // stride + 1
     n_pos = oh * ow
-    dx[:] = 0
-    for c in range(n_ch):
-        for i in range(kh):
+    xf, cf = dx.ravel(), dcols.ravel()
+    for n in prange(n_img):  # each image collects only its own pixels: no race
+        xf[n * n_ch * height * width : (n + 1) * n_ch * height * width] = 0
+        for r in range(n_ch * kh * kw):
+            c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
             y_lo, y_hi = _inside(oh, i - pad, stride, height)
-            for j in range(kw):
-                x_lo, x_hi = _inside(ow, j - pad, stride, width)
-                src_row = dcols[(c * kh + i) * kw + j]
-                for n in range(n_img):
-                    src = src_row[n * n_pos : (n + 1) * n_pos]
-                    channel = dx[n, c]
-                    for oy in range(y_lo, y_hi):
-                        dst = channel[oy * stride + i - pad]
-                        part = src[oy * ow : (oy + 1) * ow]
-                        for ox in range(x_lo, x_hi):
-                            dst[ox * stride + j - pad] += part[ox]
+            x_lo, x_hi = _inside(ow, j - pad, stride, width)
+            image = (n * n_ch + c) * height * width
+            for oy in range(y_lo, y_hi):
+                d = (r * n_img + n) * n_pos + oy * ow
+                src = image + (oy * stride + i - pad) * width + j - pad
+                if stride == 1:
+                    for ox in range(x_lo, x_hi):
+                        xf[src + ox] += cf[d + ox]
+                else:
+                    for ox in range(x_lo, x_hi):
+                        xf[src + ox * stride] += cf[d + ox]
 
 
 @kernel
@@ -147,19 +154,20 @@ def maxpool_forward(x, k, stride, out, argmax):
     _, _, oh, ow = out.shape
     for n in range(n_img):
         for c in range(n_ch):
+            channel = x[n, c].ravel()  # views: one-dimensional indexing in the inner loops
+            best_out = out[n, c].ravel()
+            best_at = argmax[n, c].ravel()
             for oy in range(oh):
                 for ox in range(ow):
-                    y0, x0 = oy * stride, ox * stride
-                    best = x[n, c, y0, x0]
-                    where = y0 * width + x0
+                    first = oy * stride * width + ox * stride
+                    best, where = channel[first], first
                     for i in range(k):
                         for j in range(k):
-                            v = x[n, c, y0 + i, x0 + j]
+                            v = channel[first + i * width + j]
                             if v > best:
-                                best = v
-                                where = (y0 + i) * width + x0 + j
-                    out[n, c, oy, ox] = best
-                    argmax[n, c, oy, ox] = where
+                                best, where = v, first + i * width + j
+                    best_out[oy * ow + ox] = best
+                    best_at[oy * ow + ox] = where
 
 
 @kernel
