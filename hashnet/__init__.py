@@ -39,6 +39,7 @@ _SUBMODULES = {
     "probes",
     "properties",
     "regions",
+    "experiments",
     "plot",
     "demo",
 }

@@ -3,6 +3,9 @@
 python -m hashnet train --dataset moons --hidden 32 32 --epochs 30 --save net.npz
 python -m hashnet warmup      # compile the Numba kernels now (they are cached afterwards)
 python -m hashnet demo        # same as python -m hashnet.demo
+python -m hashnet reproduce width --quick --out runs/width   # a sweep of the study
+python -m hashnet phase --quick --out runs/phase             # the phase chart
+python -m hashnet merge runs/a runs/b --csv all.csv          # collect records
 """
 
 from __future__ import annotations
@@ -113,6 +116,9 @@ def main(argv=None):
     codes.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("warmup", help="compile the Numba kernels now")
+    from hashnet.experiments.cli import add_commands, run
+
+    add_commands(sub)  # reproduce, phase, merge (alias table)
     sub.add_parser("demo", help="run the demo (python -m hashnet.demo; same options)")
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -121,6 +127,8 @@ def main(argv=None):
 
         return demo_main(argv[1:])
     args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is not None:
+        return run(args)
     if args.command == "train":
         _train(args)
     elif args.command == "codes":

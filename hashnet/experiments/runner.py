@@ -1,0 +1,432 @@
+"""Running a grid: prepare the data of a run, train, measure, store; resume, jobs and shards.
+
+`train_and_measure(config)` is one run: it builds the training set the configuration asks for
+(`prepare_data`), trains an MLP once, and measures `hashnet.encoding_properties` at the end,
+or at every snapshot epoch of that same run. `run_configs` runs many of them, skipping those
+whose record is already stored, in this process (`jobs=1`) or in `jobs` worker processes, and
+prints one progress line per finished run with an estimate of the time left. `sweep` builds a
+preset grid (`hashnet.experiments.grid`) and runs it, or the part of it a shard owns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from hashnet.experiments.grid import (
+    config_hash,
+    make_grid,
+    normalise_config,
+    parse_shard,
+    select_shard,
+    varying_keys,
+)
+from hashnet.experiments.store import lookup, read_record, records_dir, report, write_record
+from hashnet.experiments.table import rows_from_records
+
+# Independent random streams of one run, derived from (seed, repeat, stream number).
+_STREAMS = {"net": 0, "inputs": 1, "labels": 2, "subset": 3, "noise": 4, "probes": 5}
+_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def run_seed(config, purpose) -> int:
+    """The seed of one random stream of a run ("net", "inputs", "labels", "subset", "noise",
+    "probes"): the same for every run with the same (seed, repeat), whatever else differs, so
+    the runs of one repeat see the same noise, subset and initialisation stream."""
+    sequence = np.random.SeedSequence([config["seed"], config["repeat"], _STREAMS[purpose]])
+    return int(sequence.generate_state(1)[0])
+
+
+# --- the data of one run ------------------------------------------------------------------
+
+
+class Data(NamedTuple):
+    """The arrays of one run.
+
+    X_fit, y_fit : what the network is trained on (the n distinct examples tiled to the epoch
+        length under the sample-size protocol; otherwise the training set itself)
+    X_train, y_train : the distinct training examples, with the labels the network is trained
+        on (noisy or random when asked); the training-side properties are measured on these
+    X_test, y_test : the test set, always with its real labels
+    n_classes : number of classes of the data set
+    info : facts worth storing (label_noise_actual, n_distinct, epoch_length)
+    """
+
+    X_fit: np.ndarray
+    y_fit: np.ndarray
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    info: dict
+
+
+@functools.lru_cache(maxsize=4)
+def _load(dataset, n_train, n_test):
+    """Load a data set once per process; the arrays are read-only so no run can change them."""
+    from hashnet.datasets import load
+
+    arrays = load(dataset, n_train=n_train, n_test=n_test)
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
+def prepare_data(config) -> Data:
+    """Build the training and test arrays a configuration asks for, in this order:
+
+    1. load the data set (the first n_train / n_test examples);
+    2. inputs="uniform": replace the training and the test inputs by independent uniform noise
+       with the same shape and the same range [min, max] as the training inputs;
+       labels="random": replace the training labels by uniformly random classes (the test
+       labels stay real, so the test metrics show what survives);
+    3. sample_size=n: keep n training examples, the first n (sample_protocol="first", the
+       study's protocol) or a seeded class-stratified draw ("stratified");
+    4. label_noise=f: replace exactly round(f * n) of those training labels by another class
+       (hashnet.datasets.label_noise, seeded); test labels are never touched;
+    5. tile the n examples to `epoch_length` rows (default: the size of the training set
+       before step 3), so every sample size gets the same number of steps per epoch.
+    """
+    from hashnet import datasets
+
+    config = normalise_config(config)
+    Xtr, ytr, Xte, yte = _load(config["dataset"], config["n_train"], config["n_test"])
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    if config["inputs"] == "uniform":
+        rng = np.random.default_rng(run_seed(config, "inputs"))
+        low, high = float(Xtr.min()), float(Xtr.max())
+        Xtr = rng.uniform(low, high, Xtr.shape).astype(Xtr.dtype)
+        Xte = rng.uniform(low, high, Xte.shape).astype(Xte.dtype)
+    if config["labels"] == "random":
+        rng = np.random.default_rng(run_seed(config, "labels"))
+        ytr = rng.integers(0, n_classes, len(ytr)).astype(ytr.dtype)
+    full_length = len(ytr)
+    n = full_length if config["sample_size"] is None else config["sample_size"]
+    if n > full_length:
+        raise ValueError(
+            f"sample_size {n} is larger than the training set ({full_length} examples of "
+            f"{config['dataset']!r}, n_train={config['n_train']})"
+        )
+    if config["sample_protocol"] == "stratified" and config["sample_size"] is not None:
+        Xs, ys = datasets.stratified_subset(Xtr, ytr, n, seed=run_seed(config, "subset"))
+    else:
+        Xs, ys = Xtr[:n], ytr[:n]
+    info = {"n_distinct": int(n), "label_noise_actual": 0.0}
+    if config["label_noise"] > 0:
+        clean = ys
+        ys = datasets.label_noise(
+            clean, config["label_noise"], n_classes=n_classes, seed=run_seed(config, "noise")
+        )
+        info["label_noise_actual"] = float(np.mean(ys != clean))
+    X_fit, y_fit = Xs, ys
+    if config["sample_size"] is not None or config["epoch_length"] is not None:
+        length = config["epoch_length"] or full_length
+        X_fit, y_fit = datasets.first_n_tiled(Xs, ys, n, max(length, n))
+    info["epoch_length"] = int(len(y_fit))
+    return Data(X_fit, y_fit, Xs, ys, Xte, yte, n_classes, info)
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+def train_and_measure(config) -> dict:
+    """Train the network of `config` once and measure its encoding properties.
+
+    Returns {"points": [...], "info": {...}}: one point per snapshot epoch of this one run
+    (epoch 0 is the untrained network), or a single point after the last epoch when the
+    configuration has no snapshots. Each point is the `hashnet.encoding_properties` record
+    plus its "epoch".
+    """
+    from hashnet.nn.model import MLP
+    from hashnet.properties import encoding_properties
+
+    config = normalise_config(config)
+    start = time.perf_counter()
+    data = prepare_data(config)
+    net = MLP(
+        data.X_train.shape[1],
+        width=config["width"],
+        depth=config["depth"],
+        n_classes=data.n_classes,
+        activation=config["activation"],
+        batchnorm=config["batchnorm"],
+        dropout=config["dropout"],
+        seed=run_seed(config, "net"),
+    )
+    snapshots = config["snapshots"]
+    net.fit(
+        data.X_fit,
+        data.y_fit,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        optimizer=config["optimizer"],
+        lr=config["lr"],
+        weight_decay=config["weight_decay"],
+        lr_schedule=config["lr_schedule"],
+        checkpoints=snapshots or (),
+        verbose=0,
+    )
+    train_seconds = time.perf_counter() - start
+    points, missing = [], []
+    for epoch in snapshots or [config["epochs"]]:
+        if snapshots and epoch not in net.checkpoints_:  # training diverged before it
+            missing.append(epoch)
+            continue
+        model = net.checkpoint(epoch) if snapshots else net
+        properties = encoding_properties(
+            model,
+            data.X_train,
+            data.y_train,
+            data.X_test,
+            data.y_test,
+            k=config["k"],
+            kmeans_n_init=config["kmeans_n_init"],
+            C=config["C"],
+            multi_class=config["multi_class"],
+            probes=tuple(config["probes"]),
+            seed=run_seed(config, "probes"),
+        )
+        points.append({"epoch": epoch, **properties})
+    info = {
+        **data.info,
+        "epochs_trained": len(net.history_["epoch"]),
+        "history": {k: net.history_[k] for k in ("loss", "acc")},
+        "train_seconds": train_seconds,
+        "seconds": time.perf_counter() - start,
+    }
+    if missing:
+        info["missing_snapshots"] = missing
+    return {"points": points, "info": info}
+
+
+def _execute(task):
+    """Run one configuration and store its record; returns (record, seconds). Module-level so
+    worker processes can receive it."""
+    config, out, run = task
+    start = time.perf_counter()
+    result = run(config)
+    path = write_record(out, config, result)
+    return read_record(path), time.perf_counter() - start
+
+
+# --- many runs ------------------------------------------------------------------------------
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _init_worker(threads):
+    """Runs first in every worker: Numba's threads (BLAS read its variable at start-up)."""
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+@contextlib.contextmanager
+def _thread_env(threads):
+    """Set the thread-count variables while worker processes start (they inherit them), so N
+    workers with T threads each use N x T cores; the parent's environment is restored after."""
+    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+    os.environ.update({k: str(threads) for k in _THREAD_VARS})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _duration(seconds) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class Progress:
+    """One line per finished run: `[12/48] width=30 repeat=1 rr_train 0.004 ... 3.1s  ETA 2m10s`.
+
+    The estimate is (wall time so far / runs finished) x runs left, which already accounts for
+    parallel workers. Silent when verbose=0.
+    """
+
+    def __init__(self, total, label_keys=(), verbose=1, stream=None):
+        self.total, self.label_keys, self.verbose = total, list(label_keys), verbose
+        self.stream = sys.stdout if stream is None else stream
+        self.done, self.start = 0, time.perf_counter()
+
+    def update(self, record, seconds):
+        self.done += 1
+        if not self.verbose:
+            return
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        config, points = record["config"], record["points"]
+        label = " ".join(f"{k}={config[k]}" for k in self.label_keys)
+        label = f"{label} repeat={config['repeat']}".strip()
+        last = points[-1]
+        at = ""
+        if len(points) > 1:
+            at = f"epochs {points[0]['epoch']}..{last['epoch']} ({len(points)} snapshots), at end: "
+        shown = ("rr_train", "rr_test", "kmeans_test", "knn_test", "lr_test", "test_acc")
+        values = " ".join(
+            f"{k.replace('_test', '') if k.startswith(('kmeans', 'knn', 'lr')) else k} "
+            f"{last[k]:.3f}"
+            for k in shown
+            if last.get(k) is not None
+        )
+        eta = f"ETA {_duration(left)}" if self.done < self.total else "done"
+        width = len(str(self.total))
+        print(
+            f"[{self.done:>{width}}/{self.total}] {label}  {at}{values}  {seconds:.1f}s  {eta}",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def run_configs(
+    configs, out, jobs=1, threads=None, verbose=1, run=None, label_keys=None, title="sweep"
+) -> list[dict]:
+    """Run every configuration that has no valid record under `out` yet; return all records.
+
+    configs : list of configuration dicts (see hashnet.experiments.grid.DEFAULTS)
+    out : output folder; records go to out/records/<config hash>.json
+    jobs : 1 runs here; N > 1 runs N worker processes (started with "spawn"), each limited to
+        `threads` BLAS/Numba threads (default: the available cores divided by N)
+    threads : threads per worker; giving it with jobs=1 runs one worker process, since BLAS
+        fixes its thread count when it is loaded
+    run : the function config -> {"points": [...], "info": {...}} (default train_and_measure;
+        it must be a module-level function when jobs > 1)
+    label_keys : config keys shown in the progress lines (default: those that vary)
+    Damaged records are reported and recomputed. A run that raises stops everything after the
+    finished runs are stored: running again resumes where it stopped.
+    """
+    configs = [normalise_config(c) for c in configs]
+    run = train_and_measure if run is None else run
+    out = Path(out)
+    if label_keys is None:
+        label_keys = varying_keys(configs)
+    jobs = max(1, int(jobs))
+    records, todo, damaged, seen = {}, [], [], set()
+    for config in configs:
+        if config_hash(config) in seen:  # listed twice: run once
+            continue
+        seen.add(config_hash(config))
+        record, problem = lookup(out, config)
+        if record is not None:
+            records[record["config_hash"]] = record
+        else:
+            todo.append(config)
+            if problem is not None:
+                damaged.append(problem)
+    report(damaged, action="recomputing it")
+    jobs = min(jobs, max(1, len(todo)))
+    in_process = jobs == 1 and threads is None  # the thread counts the process already has
+    if threads is None:
+        threads = max(1, _cpu_count() // jobs)
+    if verbose:
+        how = "1 job" if in_process else f"{jobs} job(s) x {threads} thread(s)"
+        print(
+            f"{title}: {len(configs)} runs, {len(records)} already done, {len(todo)} to run "
+            f"({how}) -> {records_dir(out)}",
+            flush=True,
+        )
+    progress = Progress(len(todo), label_keys, verbose)
+    tasks = [(config, out, run) for config in todo]
+    try:
+        if in_process:
+            for task in tasks:
+                record, seconds = _execute(task)
+                records[record["config_hash"]] = record
+                progress.update(record, seconds)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with _thread_env(threads):
+                pool = context.Pool(jobs, initializer=_init_worker, initargs=(threads,))
+            try:
+                for record, seconds in pool.imap_unordered(_execute, tasks):
+                    records[record["config_hash"]] = record
+                    progress.update(record, seconds)
+                pool.close()
+            finally:
+                pool.terminate()
+                pool.join()
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted after {progress.done} of {len(todo)} runs; the finished ones are "
+            f"stored in {records_dir(out)}: run the same command again to resume",
+            file=sys.stderr,
+        )
+        raise
+    return [records[config_hash(c)] for c in configs]
+
+
+def sweep(
+    kind="width",
+    out="hashnet-runs",
+    *,
+    quick=False,
+    repeats=None,
+    jobs=1,
+    shard=None,
+    threads=None,
+    verbose=1,
+    run=None,
+    **grid,
+) -> list[dict]:
+    """Run one of the study's sweeps and return its measured points as rows (dicts).
+
+    kind : "width", "depth", "time", "samples", "regularization", "noise", "random" or
+        "phase" (see hashnet.experiments.grid.PRESETS for what each one varies)
+    out : output folder of the result store; running again skips what is stored
+    quick : the small laptop preset instead of the study's
+    repeats : runs per point with different seeds (default: the preset's)
+    jobs, threads : worker processes, and BLAS/Numba threads per worker
+    shard : "K/N" runs only the configurations whose index in the grid is K-1 modulo N (for
+        the array jobs of a batch scheduler); the rows returned are that shard's
+    verbose : 1 prints a progress line per run, 0 is silent
+    grid : overrides of the preset, e.g. dataset="mnist", width=[10, 20], epochs=5
+
+        rows = hn.experiments.sweep("width", out="runs/width", quick=True)
+        [(r["width"], r["rr_train"]) for r in rows]
+    """
+    configs = make_grid(kind, quick=quick, repeats=repeats, **grid)
+    mine = select_shard(configs, shard)
+    title = f"{kind} sweep"
+    if shard is not None:
+        k, n = parse_shard(shard)
+        title += f" (shard {k}/{n} of {len(configs)} runs)"
+    records = run_configs(
+        mine,
+        out,
+        jobs=jobs,
+        threads=threads,
+        verbose=verbose,
+        run=run,
+        label_keys=varying_keys(configs),
+        title=title,
+    )
+    return rows_from_records(records)

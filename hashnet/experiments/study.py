@@ -1,0 +1,141 @@
+"""The study's figures in one call: run a sweep (resuming), write its tables, draw it.
+
+    hn.experiments.reproduce("width", out="runs/width", quick=True)
+    hn.experiments.phase_chart(out="runs/phase", quick=True, acc_threshold=0.7)
+
+Files written into `out` (next to the records/ folder):
+  <kind>.csv          one row per measured point (every repeat)
+  <kind>_summary.csv  mean, std, min and max over the repeats of each point
+  <kind>.png          the figure (hashnet.experiments.figures)
+and for the phase chart also phase_cells.csv (one row per cell with its regime).
+With `shard=` only the shard's records are computed: merge the shards, or run the same call
+without `shard` once they are all done, to get the tables and figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hashnet.experiments import phase as _phase
+from hashnet.experiments.figures import plot_kind
+from hashnet.experiments.runner import sweep
+from hashnet.experiments.table import summarize, write_csv
+
+
+def _titled(kind, rows):
+    first = rows[0]
+    repeats = len({(r["seed"], r["repeat"]) for r in rows})
+    return f"{kind} sweep on {first['dataset']} ({repeats} repeat(s))"
+
+
+def _shard_note(kind, out, shard, verbose):
+    if verbose:
+        print(
+            f"shard {shard} of the {kind} sweep is stored in {Path(out) / 'records'}; when all "
+            f"shards are done, run the same command without --shard (or `python -m hashnet "
+            f"merge`) for the tables and figures"
+        )
+
+
+def reproduce(
+    kind,
+    out,
+    *,
+    quick=False,
+    repeats=None,
+    jobs=1,
+    shard=None,
+    threads=None,
+    verbose=1,
+    band="std",
+    **grid,
+) -> dict:
+    """Run the sweep `kind` into `out` and write its CSV files and figure.
+
+    The arguments are those of `hashnet.experiments.sweep`, plus `band` ("std" or "minmax",
+    the shaded spread of the figure). Returns {"rows": [...], "files": [paths written]}.
+    """
+    if kind == "phase":
+        raise ValueError("the phase sweep has its own figure: use phase_chart()")
+    rows = sweep(
+        kind,
+        out,
+        quick=quick,
+        repeats=repeats,
+        jobs=jobs,
+        shard=shard,
+        threads=threads,
+        verbose=verbose,
+        **grid,
+    )
+    if shard is not None:
+        _shard_note(kind, out, shard, verbose)
+        return {"rows": rows, "files": []}
+    out = Path(out)
+    files = [
+        write_csv(rows, out / f"{kind}.csv"),
+        write_csv(summarize(rows), out / f"{kind}_summary.csv"),
+    ]
+    fig = plot_kind(kind, rows, band=band, title=_titled(kind, rows))
+    files.append(_save(fig, out / f"{kind}.png"))
+    if verbose:
+        print("wrote " + ", ".join(str(f) for f in files))
+    return {"rows": rows, "files": files}
+
+
+def phase_chart(
+    out,
+    *,
+    quick=False,
+    repeats=None,
+    jobs=1,
+    shard=None,
+    threads=None,
+    verbose=1,
+    metric=_phase.METRIC,
+    rr_threshold=_phase.RR_THRESHOLD,
+    acc_threshold=_phase.ACC_THRESHOLD,
+    **grid,
+) -> dict:
+    """Sweep width x training time x sample size, classify every cell, draw the phase chart.
+
+    metric, rr_threshold, acc_threshold : the classification rule (see hashnet.experiments.phase)
+    Other arguments as in `hashnet.experiments.sweep` (e.g. width=[...], sample_size=[...],
+    snapshots=[...] to change the cube). Returns {"rows", "cells", "files"}.
+    """
+    rows = sweep(
+        "phase",
+        out,
+        quick=quick,
+        repeats=repeats,
+        jobs=jobs,
+        shard=shard,
+        threads=threads,
+        verbose=verbose,
+        **grid,
+    )
+    if shard is not None:
+        _shard_note("phase", out, shard, verbose)
+        return {"rows": rows, "cells": [], "files": []}
+    out = Path(out)
+    cells = _phase.phase_cells(rows, metric, rr_threshold, acc_threshold)
+    fig = _phase.plot_phase(
+        cells, metric, rr_threshold, acc_threshold, title=_titled("phase", rows)
+    )
+    files = [
+        write_csv(rows, out / "phase.csv"),
+        write_csv(summarize(rows), out / "phase_summary.csv"),
+        write_csv(cells, out / "phase_cells.csv", fieldnames=_phase.cell_columns(metric)),
+        _save(fig, out / "phase.png"),
+    ]
+    if verbose:
+        counts = {r: sum(c["regime"] == r for c in cells) for r in _phase.REGIMES}
+        print("regimes: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
+        print("wrote " + ", ".join(str(f) for f in files))
+    return {"rows": rows, "cells": cells, "files": files}
+
+
+def _save(fig, path):
+    from hashnet.plot import save
+
+    return save(fig, path)
