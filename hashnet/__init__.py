@@ -40,6 +40,7 @@ _SUBMODULES = {
     "properties",
     "regions",
     "experiments",
+    "gpu",
     "plot",
     "demo",
 }

@@ -163,7 +163,7 @@ def check_codes(codes, name="codes") -> Codes:
 # --- computing codes ----------------------------------------------------------------------------
 
 
-def compute_codes(net, X, layers=None, chunk=None) -> Codes:
+def compute_codes(net, X, layers=None, chunk=None, device="cpu") -> Codes:
     """The activation codes of `net` for the examples X (evaluation mode), in chunks.
 
     layers: None for every ReLU-like layer, or indices among the ReLU-like layers (0 = the first).
@@ -171,9 +171,12 @@ def compute_codes(net, X, layers=None, chunk=None) -> Codes:
     same kernel that applies the activation, so this costs about one forward pass. `chunk`
     examples go through at a time (default: the model's own chunk size, which keeps each
     layer's float arrays near 64 MiB), so only the packed bits of all examples are held.
+    device="cuda" runs the forward pass and the packing on the GPU (hashnet.gpu.codes).
     """
+    from hashnet.gpu import check_device
     from hashnet.nn.layers import LeakyReLU
 
+    check_device(device)
     X = net._check_X(X)
     acts = [i for i, layer in enumerate(net.layers) if isinstance(layer, LeakyReLU)]
     if not acts:
@@ -191,6 +194,11 @@ def compute_codes(net, X, layers=None, chunk=None) -> Codes:
     words = np.zeros((X.shape[0], _n_words(sum(sizes))), np.uint64)
     last = max(chosen)
     chunk = net._chunk_rows if chunk is None else int(chunk)
+    if device == "cuda":
+        from hashnet.gpu.codes import code_words
+
+        code_words(net, X, offsets, last, chunk, words)
+        return Codes(words, sum(sizes), sizes)
     for start in range(0, X.shape[0], chunk):
         x = X[start : start + chunk]
         rows = words[start : start + chunk]

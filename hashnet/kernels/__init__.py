@@ -1,4 +1,4 @@
-"""Compute kernels: `cpu` (Numba), `reference` (plain NumPy twins), later `cuda`.
+"""Compute kernels: `cpu` and `images` (Numba), `reference` (plain NumPy twins), `cuda` (GPU).
 
 Numba compiles a kernel the first time it is called with a new combination of argument types,
 which takes a few seconds for the whole set; the result is cached on disk, so later runs

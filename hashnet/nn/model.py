@@ -192,7 +192,9 @@ class Sequential:
             `checkpoint_dir`; get one back with `net.checkpoint(epoch)`
         validation_data : optional (X_val, y_val) evaluated after every epoch
         verbose : 1 prints one line per epoch, 0 is silent
-        device : "cpu" (the GPU path is a later addition)
+        device : "cpu", or "cuda" to train on an NVIDIA GPU (same batches, same history_, same
+            checkpoints; results agree to float32 rounding; see docs/gpu.md). Without a usable
+            GPU "cuda" raises hashnet.gpu.CUDAUnavailableError saying what is missing
 
         Calling fit again continues from the current weights (like Keras, unlike
         scikit-learn) with a fresh optimiser state, new history_ and checkpoints_, and epochs
@@ -203,6 +205,29 @@ class Sequential:
         while the weights were changing) and returns self.
         """
         _check_device(device)
+        if device == "cuda":
+            from hashnet.gpu.train import fit as fit_on_gpu
+
+            return fit_on_gpu(
+                self,
+                X,
+                y,
+                epochs=epochs,
+                batch_size=batch_size,
+                optimizer=optimizer,
+                lr=lr,
+                momentum=momentum,
+                nesterov=nesterov,
+                weight_decay=weight_decay,
+                lr_schedule=lr_schedule,
+                patience=patience,
+                min_delta=min_delta,
+                shuffle=shuffle,
+                checkpoints=checkpoints,
+                checkpoint_dir=checkpoint_dir,
+                validation_data=validation_data,
+                verbose=verbose,
+            )
         X = self._check_X(X)
         y = check_y(y, X.shape[0], self.n_classes)
         if validation_data is not None:
@@ -324,16 +349,17 @@ class Sequential:
             correct += batch_correct
         return loss_sum / X.shape[0], correct / X.shape[0]
 
-    def codes(self, X, layers=None):
+    def codes(self, X, layers=None, device="cpu"):
         """The activation codes of X: a `hashnet.codes.Codes` with one bit per ReLU-like unit
         (1 where its pre-activation is > 0), layers concatenated in order, bit-packed.
 
         layers: None for all ReLU-like layers, or their indices (0 = the first ReLU layer).
         Computed in chunks, so memory stays bounded for any number of examples.
+        device: "cpu" or "cuda" (the forward pass and the packing on the GPU).
         """
         from hashnet.codes import compute_codes
 
-        return compute_codes(self, X, layers)
+        return compute_codes(self, X, layers, device=device)
 
     # --- weights, gradients, checkpoints ---------------------------------------------------
 
@@ -579,14 +605,11 @@ def _streams(seed, purpose, n):
 
 
 def _check_device(device):
-    if device == "cpu":
-        return
-    if device == "cuda":
-        raise NotImplementedError(
-            "device='cuda' needs hashnet's GPU path, which this version does not include yet; "
-            "use device='cpu'"
-        )
-    raise ValueError(f"unknown device {device!r}; expected 'cpu'")
+    """ValueError for an unknown device; for "cuda" without a usable GPU, a
+    hashnet.gpu.CUDAUnavailableError (a RuntimeError) that says what is missing."""
+    from hashnet.gpu import check_device
+
+    check_device(device)
 
 
 def _check_count(value, name, minimum):

@@ -27,6 +27,7 @@ import numpy as np
 
 from hashnet._validation import check_fitted, check_y
 from hashnet.codes import Codes, hamming_knn
+from hashnet.gpu import check_device
 from hashnet.kernels import cpu as K
 from hashnet.probes._inputs import check_input, n_columns
 from hashnet.probes.metrics import accuracy
@@ -45,6 +46,8 @@ class KNN:
     ----------
     k : int, the number of neighbours that vote (1 <= k <= number of training examples)
     metric : "hamming" (X must be Codes) or "euclidean" (Codes or a 2D float array)
+    device : "cpu" or "cuda": where the search over Codes runs (the GPU gives the same
+        neighbours); the Euclidean search over float arrays always runs on the CPU
 
     Voting: each of the k nearest training examples gives one vote to its class. When several
     classes share the largest number of votes, the winner is the tied class whose member is
@@ -53,9 +56,10 @@ class KNN:
     Attributes after `fit`: `classes_` (the sorted distinct labels), `n_train_`.
     """
 
-    def __init__(self, k=9, metric="hamming"):
+    def __init__(self, k=9, metric="hamming", device="cpu"):
         self.k = k
         self.metric = metric
+        self.device = device
 
     # --- fitting: a K-NN classifier just remembers the training set ---------------------------
 
@@ -65,6 +69,7 @@ class KNN:
             raise ValueError(f"k must be a positive integer, got {self.k!r}")
         if self.metric not in _METRICS:
             raise ValueError(f"metric must be one of {_METRICS}, got {self.metric!r}")
+        check_device(self.device)
         X = check_input(X, codes_only=self.metric == "hamming")
         y = check_y(y, n_samples=len(X))
         if self.k > len(X):
@@ -99,7 +104,11 @@ class KNN:
                 f"{type(train).__name__} and {type(X).__name__}"
             )
         if isinstance(X, Codes):
-            indices, distances = hamming_knn(X, train, self.k)
+            if self.device == "cuda":
+                from hashnet.gpu.codes import hamming_knn as search
+            else:
+                search = hamming_knn
+            indices, distances = search(X, train, self.k)
             if self.metric == "euclidean":  # ||a - b|| = sqrt(Hamming(a, b)) for 0/1 vectors
                 distances = np.sqrt(distances.astype(np.float64))
             return distances, indices
