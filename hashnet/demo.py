@@ -1,97 +1,313 @@
-"""`python -m hashnet.demo`: train small ReLU networks and see them act as hash encoders.
+"""`python -m hashnet.demo`: the study's story in five steps, in well under a minute.
 
-It trains an MLP on the 2D "moons" set and on a bundled slice of Fashion-MNIST, and for each
-prints the test accuracy and how many training examples have an activation pattern (a linear
-region of the network) that no other training example shares. For the 2D set it also draws the
-decision regions, circling the few points that share their pattern.
+A ReLU network switches each hidden unit on or off, and inside a region where the on/off
+pattern stays the same it computes one affine map: it cuts its input space into *linear
+regions*. The pattern of an input (its *neural code*) names its region. He et al. (2021) found
+that a trained classifier cuts so finely that almost every training example gets a region of
+its own, and that simple algorithms classify well from the codes alone. The demo
+
+  1. trains a small ReLU network on the 2D "spirals" set,
+  2. draws its exact linear regions with the training points, marking the few regions that
+     hold more than one point,
+  3. measures its codes: the redundancy ratio, and K-Means, K-NN and logistic regression on
+     the codes,
+  4. shows the redundancy ratio fall as a network gets wider (a width sweep on the bundled
+     fashion-mnist-mini images),
+  5. measures the codes of an MLP 784-100-10 trained on fashion-mnist-mini,
+
+printing what it does and writing its figures (PNG) into --out (default ./hashnet-demo/).
+--quick trains less (for the tests); the figures are the same. BLAS and Numba run on one
+thread unless --threads says otherwise: on a busy 2-core machine that is the fastest choice.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+TOY = "spirals"
+TOY_HIDDEN = (100, 100)
+TOY_POINTS = 200  # training points, and as many test points
+# What --quick changes: fewer epochs, fewer widths, fewer K-Means restarts. Same figures.
+SETTINGS = {
+    "full": {
+        "toy_epochs": 200,
+        "widths": (3, 5, 10, 20, 40, 80, 160),
+        "sweep_epochs": 5,
+        "fashion_epochs": 20,
+        "kmeans_n_init": 10,
+    },
+    "quick": {
+        "toy_epochs": 60,
+        "widths": (3, 10, 40, 160),
+        "sweep_epochs": 2,
+        "fashion_epochs": 4,
+        "kmeans_n_init": 3,
+    },
+}
+N_STEPS = 5
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+# What each number means, printed under it.
+MEANINGS = {
+    "rr": "(N - distinct codes) / N; 0 = every example has a region of its own",
+    "kmeans": "groups the codes without labels; each group votes for its commonest class",
+    "knn": "the majority label of the 9 nearest training codes (Hamming distance)",
+    "lr": "a linear classifier that sees the code bits only, not the input",
+}
 
 
-def run(out="hashnet-demo", quick=False, seed=0) -> dict:
-    """Run the demo, writing figures into `out`; return the numbers it printed."""
-    import hashnet as hn
-    from hashnet import plot
-    from hashnet.codes import alone_in_pattern
+def run(out="hashnet-demo", quick=False, seed=0, threads=1) -> dict:
+    """Run the demo, writing figures into `out`; return what it measured.
 
-    out = Path(out)
+    The result holds "toy" (the 2D network: regions and code measurements), "sweep" (one
+    record per width), "fashion-mnist-mini" (the MLP 784-100-10), "files" (the figures written,
+    absolute paths, in order) and "seconds".
+    """
+    settings = SETTINGS["quick" if quick else "full"]
+    out = Path(out).expanduser().resolve()
     start = time.perf_counter()
-    results = {"files": []}
-    print("hashnet demo: do trained ReLU networks give every training point its own region?")
-    hn.warmup(("float32",))
+    print("hashnet demo: do trained ReLU networks behave as hash encoders?")
+    print(f"(figures go to {out}{', quick mode' if quick else ''})")
+    with _threads(threads):
+        import hashnet as hn
 
-    print("\n[1/2] two moons (2D), MLP 2-256-256-2")
-    # A plane has little room: it takes a wide network to cut it into enough regions for
-    # most points to get one of their own (narrower nets share more; try hidden=(32, 32)).
-    Xtr, ytr, Xte, yte = hn.datasets.load("moons", n_train=300, seed=seed)
-    net = hn.MLP(2, (256, 256), 2, seed=seed)
-    net.fit(Xtr, ytr, epochs=30 if quick else 100, batch_size=32, lr=1e-2, verbose=0)
-    alone = alone_in_pattern(net.codes(Xtr))
-    results["moons"] = _report(net, Xtr, Xte, yte, alone)
-    fig_path = plot.save(
-        plot.decision_regions(
-            net,
-            Xtr,
-            ytr,
-            highlight=~alone,
-            title=f"moons: {alone.sum()} of {len(Xtr)} points alone in their region",
-        ),
-        out / "moons_decision_regions.png",
-    )
-    results["files"].append(fig_path)
-    print(f"  decision regions -> {fig_path}")
-
-    print("\n[2/2] fashion-mnist-mini (real images, bundled), MLP 784-100-10")
-    Xtr, ytr, Xte, yte = hn.datasets.load("fashion-mnist-mini")
-    net = hn.MLP(784, (100,), 10, seed=seed)
-    net.fit(Xtr, ytr, epochs=5 if quick else 20, batch_size=64, lr=1e-3, verbose=0)
-    alone = alone_in_pattern(net.codes(Xtr))
-    results["fashion-mnist-mini"] = _report(net, Xtr, Xte, yte, alone)
-    fig_path = plot.save(
-        plot.training_history(net.history_, title="fashion-mnist-mini, MLP 784-100-10"),
-        out / "fashion_mnist_mini_training.png",
-    )
-    results["files"].append(fig_path)
-    print(f"  training curve -> {fig_path}")
-
+        sys.stdout.flush()  # the kernels' message goes to stderr: keep the order on screen
+        # Compile (first run) or load (later runs) the Numba kernels now, with a message,
+        # rather than as an unexplained pause inside the first step.
+        hn.warmup(("float32", "float64"), images=False)
+        results = {"files": []}
+        toy = _toy_network(hn, settings, seed)
+        results["toy"] = _toy_regions(hn, toy, out, results["files"])
+        results["toy"].update(_toy_codes(hn, toy, settings, seed))
+        results["sweep"] = _width_sweep(hn, settings, seed, out, results["files"])
+        results["fashion-mnist-mini"] = _fashion(hn, settings, seed, out, results["files"])
     results["seconds"] = time.perf_counter() - start
-    print(f"\ndone in {results['seconds']:.0f}s; figures in {out}/")
+    print(f"\ndone in {results['seconds']:.0f}s. Files written:")
+    for path in results["files"]:
+        print(f"  {path}")
     return results
 
 
-def _report(net, Xtr, Xte, yte, alone):
-    acc = net.score(Xte, yte)
-    n_alone, n = int(alone.sum()), len(Xtr)
-    print(f"  test accuracy {100 * acc:.1f}%")
+# --- the steps ------------------------------------------------------------------------------
+
+
+def _step(number, text):
+    print(f"\n[{number}/{N_STEPS}] {text}", flush=True)
+
+
+def _toy_network(hn, settings, seed):
+    name = _mlp_name(2, TOY_HIDDEN, 2)
+    _step(1, f'train a small ReLU network, {name}, on {TOY_POINTS} points of the 2D "{TOY}" set')
+    Xtr, ytr, Xte, yte = hn.datasets.load(TOY, n_train=TOY_POINTS, n_test=TOY_POINTS, seed=seed)
+    net = hn.MLP(2, TOY_HIDDEN, 2, seed=seed)
+    clock = time.perf_counter()
+    net.fit(Xtr, ytr, epochs=settings["toy_epochs"], batch_size=32, lr=1e-2, verbose=0)
     print(
-        f"  training points with an activation pattern of their own: {n_alone} / {n} "
-        f"({100 * n_alone / n:.1f}%)"
+        f"  {_epochs(settings['toy_epochs'])} ({time.perf_counter() - clock:.1f}s): "
+        f"{_pct(net.score(Xtr, ytr))} right on the training points, "
+        f"{_pct(net.score(Xte, yte))} on {len(Xte)} new points"
     )
+    return net, Xtr, ytr, Xte, yte
+
+
+def _toy_regions(hn, toy, out, files):
+    net, Xtr, ytr, _, _ = toy
+    _step(2, "find its exact linear regions (in each one the network is a single affine map)")
+    low, high = Xtr.min(axis=0) - 0.5, Xtr.max(axis=0) + 0.5
+    box = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+    R = hn.regions.enumerate(net, box=box)
+    occupancy = R.occupancy(Xtr, ytr)
+    n_alone = int(round(occupancy.alone_fraction * len(Xtr)))
+    shared, mixed = len(occupancy.shared), len(occupancy.mixed)
+    print(
+        f"  the box [{box[0]:.1f}, {box[1]:.1f}] x [{box[2]:.1f}, {box[3]:.1f}] around the data "
+        f"is cut into {R.n_regions} linear regions"
+    )
+    mix = {0: "none of them mixes", 1: "one of them mixes"}.get(mixed, f"{mixed} of them mix")
+    print(
+        f"  {n_alone} of the {len(Xtr)} training points ({_pct(n_alone / len(Xtr))}) have a "
+        f"region to themselves; {shared} regions hold two or more, {mix} both classes"
+    )
+    figure = hn.plot.regions(
+        R,
+        Xtr,
+        ytr,
+        color_by="occupancy",
+        title=f"{TOY}, {_mlp_name(2, TOY_HIDDEN, 2)}: regions with two or more training "
+        "points are outlined in red",
+    )
+    figure.set_size_inches(7.0, 6.3)  # room for thousands of regions
+    print("  (in the figure: grey = no training point, green = one, orange/red = several;")
+    print("   the black line is the decision boundary)")
+    files.append(_save(hn, figure, out / f"{TOY}_linear_regions.png", "linear regions"))
     return {
-        "test_acc": acc,
+        "n_regions": R.n_regions,
+        "n_train": len(Xtr),
         "alone": n_alone,
-        "n_train": n,
-        "alone_fraction": float(np.mean(alone)),
+        "shared_regions": shared,
+        "mixed_regions": mixed,
     }
+
+
+def _toy_codes(hn, toy, settings, seed):
+    net, Xtr, ytr, Xte, yte = toy
+    n_bits = sum(TOY_HIDDEN)
+    _step(3, f"read each point's on/off pattern as a {n_bits}-bit code (its neural code)")
+    record = hn.encoding_properties(
+        net, Xtr, ytr, Xte, yte, kmeans_n_init=settings["kmeans_n_init"], seed=seed
+    )
+    _print_record(record, 2)
+    return record
+
+
+def _width_sweep(hn, settings, seed, out, files):
+    from hashnet.experiments import plot_sweep
+
+    widths, epochs = settings["widths"], settings["sweep_epochs"]
+    _step(
+        4,
+        f"make the network wider: MLPs 784-w-10 on fashion-mnist-mini, {_epochs(epochs)} "
+        f"each, w = {', '.join(map(str, widths))}",
+    )
+    Xtr, ytr, Xte, yte = hn.datasets.load("fashion-mnist-mini")
+    rows = []
+    for width in widths:
+        net = hn.MLP(784, (width,), 10, seed=seed)
+        net.fit(Xtr, ytr, epochs=epochs, batch_size=64, lr=1e-3, verbose=0)
+        record = hn.encoding_properties(net, Xtr, ytr, Xte, yte, probes=("knn",), seed=seed)
+        rows.append({"width": width, "epoch": epochs, **record})
+        print(
+            f"  w = {width:3d}: redundancy ratio {record['rr_train']:.3f} train, "
+            f"{record['rr_test']:.3f} test; K-NN on codes {_pct(record['knn_test'])}, "
+            f"network {_pct(record['test_acc'])}",
+            flush=True,
+        )
+    print("  a few units give few codes, shared by many images; with more units nearly every")
+    print("  image gets a code of its own, and the codes classify better")
+    figure = plot_sweep(
+        rows,
+        "width",
+        by=[],
+        scale="log",
+        title=f"fashion-mnist-mini, MLP 784-w-10, {_epochs(epochs)}: redundancy ratio (left) "
+        "and accuracy (right) against the width",
+    )
+    for ax in figure.axes:  # a tick at each width trained
+        ax.set_xticks(widths, [str(w) for w in widths])
+        ax.minorticks_off()
+    files.append(_save(hn, figure, out / "width_sweep.png", "redundancy ratio against width"))
+    return rows
+
+
+def _fashion(hn, settings, seed, out, files):
+    epochs = settings["fashion_epochs"]
+    _step(5, "the same measurements on real images: MLP 784-100-10 on fashion-mnist-mini")
+    Xtr, ytr, Xte, yte = hn.datasets.load("fashion-mnist-mini")
+    net = hn.MLP(784, (100,), 10, seed=seed)
+    clock = time.perf_counter()
+    net.fit(Xtr, ytr, epochs=epochs, batch_size=64, lr=1e-3, validation_data=(Xte, yte), verbose=0)
+    print(
+        f"  {_epochs(epochs)} on {len(Xtr)} images ({len(Xte)} for testing) in "
+        f"{time.perf_counter() - clock:.1f}s; codes of 100 bits"
+    )
+    record = hn.encoding_properties(
+        net, Xtr, ytr, Xte, yte, kmeans_n_init=settings["kmeans_n_init"], seed=seed
+    )
+    _print_record(record, 10)
+    figure = hn.plot.training_history(net.history_, title="fashion-mnist-mini, MLP 784-100-10")
+    files.append(_save(hn, figure, out / "fashion_mnist_mini_training.png", "training curve"))
+    return record
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _print_record(r, n_classes):
+    lines = (
+        ("redundancy ratio", f"{r['rr_train']:.3f} train, {r['rr_test']:.3f} test", "rr"),
+        (
+            "K-Means accuracy",
+            f"{_pct(r['kmeans_train'])} train, {_pct(r['kmeans_test'])} test",
+            "kmeans",
+        ),
+        ("K-NN accuracy", f"{_pct(r['knn_test'])} test", "knn"),
+        ("logistic regression", f"{_pct(r['lr_test'])} test", "lr"),
+    )
+    for name, value, key in lines:
+        print(f"  {name:<20} {value}")
+        print(f"      {MEANINGS[key]}")
+    print(
+        f"  for comparison: the network itself gets {_pct(r['test_acc'])} test, "
+        f"guessing {_pct(1 / n_classes)}"
+    )
+
+
+def _mlp_name(n_in, hidden, n_out):
+    return "MLP " + "-".join(map(str, (n_in, *hidden, n_out)))
+
+
+def _epochs(n):
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
+def _pct(x):
+    return f"{100 * x:.1f}%"
+
+
+def _save(hn, figure, path, what):
+    path = hn.plot.save(figure, path)  # written to a temporary file, then renamed
+    print(f"  {what} -> {path}")
+    return path
+
+
+@contextlib.contextmanager
+def _threads(n):
+    """Run BLAS and Numba on `n` threads. A matrix product split over two threads waits for
+    the slower one, so on a machine whose other core is busy one thread is much faster."""
+    import numba
+    import scipy.linalg  # noqa: F401  (loads SciPy's own BLAS, so that it is limited too)
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it, BLAS keeps the threads it started with
+        limits = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(n)
+    try:
+        with limits:
+            yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m hashnet.demo", description=__doc__.split("\n")[0]
+        prog="python -m hashnet.demo",
+        description="Train small ReLU networks and see them behave as hash encoders: exact "
+        "linear regions, codes, probes and a width sweep, with figures.",
     )
     parser.add_argument("--out", default="hashnet-demo", help="folder for the figures")
-    parser.add_argument("--quick", action="store_true", help="fewer epochs (a few seconds)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer epochs and widths (for tests); same figures"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of data, networks and probes")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and Numba threads (default 1)")
     args = parser.parse_args(argv)
-    run(args.out, quick=args.quick, seed=args.seed)
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if "numpy" not in sys.modules:
+        # BLAS reads its thread count once, when NumPy loads (later, `_threads` needs the
+        # optional threadpoolctl to change it).
+        for name in _THREAD_VARIABLES:
+            os.environ[name] = str(args.threads)
+    run(args.out, quick=args.quick, seed=args.seed, threads=args.threads)
     return 0
 
 

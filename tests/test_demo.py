@@ -1,30 +1,88 @@
-"""The demo runs end to end in --quick mode and writes the figures it reports."""
+"""The demo runs end to end in --quick mode, writes the figures it reports, and explains them."""
 
+import contextlib
+import io
 import subprocess
 import sys
+from pathlib import Path
+
+import matplotlib.image
+import pytest
 
 import hashnet.demo
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def test_demo_quick_writes_valid_pngs(tmp_path, capsys):
-    results = hashnet.demo.run(tmp_path / "out", quick=True)
-    printed = capsys.readouterr().out
-    assert results["files"], "the demo reported no figures"
-    for path in results["files"]:
-        assert path.is_file() and path.read_bytes()[:8] == PNG_SIGNATURE
-        assert str(path) in printed
-    for name in ("moons", "fashion-mnist-mini"):
-        assert 0 <= results[name]["alone"] <= results[name]["n_train"]
-        assert results[name]["test_acc"] > 0.5
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        p.name for p in results["files"]
-    )
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory):
+    """One --quick run (in this process) shared by the tests below: (out folder, stdout)."""
+    out = tmp_path_factory.mktemp("demo") / "figures"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = hashnet.demo.main(["--out", str(out), "--quick", "--seed", "0"])
+    assert status == 0
+    return out, printed.getvalue()
+
+
+def _reported_files(printed):
+    """The paths listed after "Files written:" at the end of the output."""
+    head, marker, tail = printed.partition("Files written:")
+    assert marker, "the demo does not end with a summary of the files it wrote"
+    return [Path(line.strip()) for line in tail.splitlines() if line.strip()]
+
+
+def test_every_reported_figure_is_a_readable_png(quick_demo):
+    out, printed = quick_demo
+    files = _reported_files(printed)
+    assert len(files) >= 3  # regions, width sweep, fashion-mnist-mini
+    for path in files:
+        assert path.is_absolute(), f"{path} is not an absolute path"
+        assert path.parent == out.resolve()
+        assert path.read_bytes()[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+        pixels = matplotlib.image.imread(path)
+        height, width = pixels.shape[:2]
+        assert 200 <= height <= 4000 and 200 <= width <= 4000, (path, pixels.shape)
+        assert pixels.std() > 0.01, f"{path} is blank"
+        assert printed.count(str(path)) >= 2  # said when written, and in the summary
+    # Nothing else was left in the folder (no temporary files from the atomic writes).
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in files)
+
+
+def test_output_tells_the_story(quick_demo):
+    _, printed = quick_demo
+    for step in range(1, 6):
+        assert f"[{step}/5]" in printed
+    assert "linear regions" in printed and "two or more" in printed
+    assert printed.count("redundancy ratio") >= 3  # 2D net, width sweep, fashion-mnist-mini
+    for probe in ("K-Means", "K-NN", "logistic regression"):
+        assert printed.count(probe) >= 2, probe  # on the 2D net and on fashion-mnist-mini
+    assert "fashion-mnist-mini" in printed and "784-100-10" in printed
+
+
+def test_run_returns_the_measurements(tmp_path, capsys):
+    # The library call behind the command: the same steps, with the numbers as a dict.
+    results = hashnet.demo.run(tmp_path, quick=True, seed=1)
+    capsys.readouterr()
+    toy = results["toy"]
+    assert toy["n_regions"] > toy["n_train"]  # far more regions than training points
+    assert 0 <= toy["mixed_regions"] <= toy["shared_regions"]
+    assert 0 <= toy["alone"] <= toy["n_train"]
+    for record in (toy, results["fashion-mnist-mini"]):
+        for key in ("rr_train", "rr_test", "kmeans_test", "knn_test", "lr_test"):
+            assert 0.0 <= record[key] <= 1.0, key
+    assert results["fashion-mnist-mini"]["test_acc"] > 0.6
+    sweep = results["sweep"]
+    assert [r["width"] for r in sweep] == sorted(r["width"] for r in sweep)
+    assert sweep[0]["rr_train"] > sweep[-1]["rr_train"]  # wider: fewer shared codes
+    assert all(p.is_file() for p in results["files"])
 
 
 def test_demo_command_line_help():
-    done = subprocess.run(
-        [sys.executable, "-m", "hashnet.demo", "--help"], capture_output=True, text=True
-    )
-    assert done.returncode == 0 and "--quick" in done.stdout
+    for command in (["-m", "hashnet.demo"], ["-m", "hashnet", "demo"]):
+        done = subprocess.run(
+            [sys.executable, *command, "--help"], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        for option in ("--out", "--quick", "--seed"):
+            assert option in done.stdout

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from hashnet.codes import Codes
-from hashnet.regions.steps import network_steps, pool_winners, push, window_pairs
+from hashnet.regions.steps import (
+    network_steps,
+    pool_winners,
+    prepare_kernels,
+    push,
+    window_pairs,
+)
 
 TOL = 1e-12
 
@@ -63,11 +69,9 @@ def count_along(net, xa, xb, max_regions=1_000_000) -> Crossings:
     Returns a `Crossings`; `n_regions` is the answer, `t` and `points` say where the boundaries
     are met, `codes[i]` is the region of the i-th interval (equal to `net.codes` there).
     """
-    from hashnet import kernels
-
     xa, xb = _check_endpoints(net, xa, xb)
     max_regions = _check_max_regions(max_regions)
-    kernels.warmup((net.dtype, "float64"), images=len(net.input_shape) == 3)
+    prepare_kernels(net)
     steps, _ = network_steps(net)
     # One row per interval: [t0, t1], h(t) = t * M[i] + C[i], the code bits found so far, and
     # (with max pooling) which input won each pooling window: the piece's affine map.

@@ -28,12 +28,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from hashnet import kernels
 from hashnet.codes import Codes
 from hashnet.kernels import cpu as K
 from hashnet.regions.plane import Plane, box_plane
 from hashnet.regions.regions import Regions
-from hashnet.regions.steps import network_steps, pool_winners, push, window_pairs
+from hashnet.regions.steps import (
+    network_steps,
+    pool_winners,
+    prepare_kernels,
+    push,
+    window_pairs,
+)
 
 TOL = 1e-10
 AREA_TOL = 1e-20  # about TOL squared: only true slivers, never a small real region
@@ -59,7 +64,7 @@ def enumerate_regions(net, box=None, plane=None, max_regions=100_000, verbose=0)
     """
     domain = _domain(net, box, plane)
     _check_finite_weights(net)
-    kernels.warmup((net.dtype, "float64"), images=len(net.input_shape) == 3)
+    prepare_kernels(net)
     steps, final_ops = network_steps(net)
     # The regions so far: polygons as one vertex array with a start and a count per polygon,
     # and on region r the current layer's input is h(s, t) = [s, t] @ M[r] + c[r].

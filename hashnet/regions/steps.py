@@ -56,6 +56,17 @@ def push(ops, M, c):
     return flat.reshape(n, k, -1), c
 
 
+def prepare_kernels(net):
+    """Compile (or load) the kernels the region code will call for this network: the
+    network's own, plus the image kernels in float64 for a CNN (its affine ops run on them)."""
+    from hashnet import kernels
+
+    if len(net.input_shape) == 3:
+        kernels.warmup((net.dtype, "float64"), images=True)
+    else:
+        kernels.warmup((net.dtype,), images=False)
+
+
 def network_steps(net):
     """([Step, ...], final ops): the network from its flat input to its logits."""
     from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
