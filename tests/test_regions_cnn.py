@@ -153,8 +153,10 @@ def test_lenet_slice_through_fashion_images():
     P = plane_through(Xtr[0], Xtr[1], Xtr[2])
     # LeNet's first layer alone has 4704 units: over the whole triangle that is millions of
     # regions, so look closely around the first image.
+    Q = P.zoom(P.anchors[0], 0.03)
     s, t = P.anchors[0]
-    Q = hn.regions.plane(P.origin, P.u, P.v, extent=(s - 0.03, s + 0.03, t - 0.03, t + 0.03))
+    assert Q.extent == (s - 0.03, s + 0.03, t - 0.03, t + 0.03)
+    np.testing.assert_array_equal(Q.anchors, P.anchors)
     R = enumerate_regions(net, plane=Q)
     assert R.n_regions > 20
     assert R.areas().sum() == pytest.approx(Q.area, rel=1e-9)

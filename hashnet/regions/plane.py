@@ -7,7 +7,7 @@ is an input, origin + s * u + t * v, and the regions are drawn in plane coordina
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,16 @@ class Plane:
         """The rectangle's corners in plane coordinates, counter-clockwise."""
         s0, s1, t0, t1 = self.extent
         return np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]], dtype=np.float64)
+
+    def zoom(self, center, half_width) -> Plane:
+        """The same plane over the square of side 2 * half_width around `center` (plane
+        coordinates), keeping the anchors: `P.zoom(P.anchors[0], 0.05)` looks closely at the
+        first image, where a big network has too many regions to enumerate them all."""
+        s, t = np.asarray(center, dtype=np.float64).ravel()
+        r = float(half_width)
+        if not r > 0:
+            raise ValueError(f"half_width must be positive, got {half_width!r}")
+        return replace(self, extent=_check_extent((s - r, s + r, t - r, t + r)))
 
     def to_input(self, st) -> np.ndarray:
         """Inputs (N, d) at plane coordinates st (N, 2): origin + s u + t v."""
