@@ -347,3 +347,14 @@ def test_demo_options_pass_through_the_main_command():
     with pytest.raises(SystemExit) as stop:
         main(["demo", "--help"])
     assert stop.value.code == 0
+
+
+def test_divergence_stops_with_a_warning_pointing_at_the_caller():
+    X, y = hn.datasets.load("moons", n_train=64)[:2]
+    net = hn.MLP(2, (8,), 2, seed=0)
+    net.set_weights([w * 1e30 for w in net.get_weights()])  # logits overflow to inf/nan
+    with pytest.warns(RuntimeWarning, match="diverged") as caught, np.errstate(all="ignore"):
+        net.fit(X, y, epochs=5, verbose=0)
+    assert len(net.history_["loss"]) == 1
+    diverged = [w for w in caught if "diverged" in str(w.message)]
+    assert len(diverged) == 1 and diverged[0].filename == __file__

@@ -17,14 +17,11 @@ training goes on.
 
 from __future__ import annotations
 
-import math
 import time
-import warnings
 
 import numpy as np
 from numba import cuda
 
-from hashnet._validation import check_y
 from hashnet.gpu.runner import Runner, _optimizer_step, optimizer_state
 from hashnet.kernels import cuda as K
 
@@ -50,22 +47,12 @@ def fit(
     verbose=1,
 ):
     """Train `net` on the GPU; the arguments and the result are those of `Sequential.fit`."""
-    from hashnet.nn import model as M
-    from hashnet.nn.layers import Dropout
+    from hashnet.nn.fitting import FitLog, check_fit_arguments, fit_streams
     from hashnet.nn.optim import make_optimizer, make_schedule
 
-    X = net._check_X(X)
-    y = check_y(y, X.shape[0], net.n_classes)
-    if validation_data is not None:
-        if len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        Xv = net._check_X(validation_data[0], "X_val")
-        yv = check_y(validation_data[1], Xv.shape[0], net.n_classes, "y_val")
-    epochs = M._check_count(epochs, "epochs", 0)
-    batch_size = M._check_count(batch_size, "batch_size", 1)
-    if patience is not None:
-        patience = M._check_count(patience, "patience", 1)
-    checkpoints = M._check_checkpoints(checkpoints, epochs)
+    X, y, validation_data, epochs, batch_size, patience, checkpoints = check_fit_arguments(
+        net, X, y, validation_data, epochs, batch_size, patience, checkpoints
+    )
     schedule = make_schedule(lr_schedule)
     opt = make_optimizer(optimizer, lr, momentum, nesterov, weight_decay)
     base_lr = opt.lr
@@ -73,33 +60,37 @@ def fit(
     runner = Runner(net)  # refuses layers the GPU path does not have, before any work
     runner.warmup(opt, verbose=verbose > 0)
     # The generators of the CPU path, from the same seed and fit count: the same batches.
-    shuffle_rng, dropout_seeds = M._streams(net.seed, f"fit {net._n_fits}", len(net.layers))
-    for layer, dropout_seed in zip(net.layers, dropout_seeds):
-        if isinstance(layer, Dropout):
-            layer.rng = np.random.default_rng(dropout_seed)
-    net._n_fits += 1
-    net.checkpoints_ = {}
-    history = {"epoch": [], "loss": [], "acc": [], "lr": [], "time": []}
-    if validation_data is not None:
-        history.update(val_loss=[], val_acc=[])
-    net.history_ = history
-    net.stopped_early_ = False
-    if 0 in checkpoints:
-        net._take_checkpoint(0, checkpoint_dir)
+    shuffle_rng = fit_streams(net)
+    log = FitLog(
+        net,
+        epochs,
+        checkpoints,
+        checkpoint_dir,
+        patience,
+        min_delta,
+        verbose,
+        validation=validation_data is not None,
+        stacklevel=4,  # warnings point at the caller of Sequential.fit
+    )
 
     n = X.shape[0]
     features = int(np.prod(net.input_shape))
     data_x = cuda.to_device(X.reshape(n, features))
     data_y = cuda.to_device(y)
+    validate = None
     if validation_data is not None:
+        Xv, yv = validation_data
         val_x = cuda.to_device(Xv.reshape(Xv.shape[0], features))
         val_y = cuda.to_device(yv)
+
+        def validate():
+            return runner.evaluate(val_x, val_y, net._chunk_rows)
+
     order = cuda.to_device(np.arange(n, dtype=np.int64))  # replaced every epoch when shuffling
     row_loss = cuda.device_array(n, np.float64)
     row_correct = cuda.device_array(n, np.int32)
     state = optimizer_state(opt, net.n_params, runner.dtype)
     ws, step = runner.ws, 0
-    best_loss, stale = math.inf, 0
     try:
         for epoch in range(epochs):
             start_time = time.perf_counter()
@@ -124,38 +115,11 @@ def fit(
             # Copying the per-example numbers back waits for the epoch's last kernel.
             epoch_loss = float(row_loss.copy_to_host().sum()) / n
             correct = int(row_correct.copy_to_host().sum())
-            history["epoch"].append(epoch + 1)
-            history["loss"].append(epoch_loss)
-            history["acc"].append(correct / n)
-            history["lr"].append(opt.lr)
-            history["time"].append(time.perf_counter() - start_time)
-            if validation_data is not None:
-                val_loss, val_acc = runner.evaluate(val_x, val_y, net._chunk_rows)
-                history["val_loss"].append(val_loss)
-                history["val_acc"].append(val_acc)
-            if verbose:
-                print(M._epoch_line(history, epochs), flush=True)
-            if epoch + 1 in checkpoints:
-                runner.pull()
-                net._take_checkpoint(epoch + 1, checkpoint_dir)
-            if not math.isfinite(epoch_loss):
-                warnings.warn(
-                    f"training diverged (loss {epoch_loss}) in epoch {epoch + 1}; stopping. "
-                    "Try a smaller learning rate.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+            seconds = time.perf_counter() - start_time
+            if log.end_epoch(
+                epoch + 1, epoch_loss, correct / n, opt.lr, seconds, validate, sync=runner.pull
+            ):
                 break
-            if patience is not None:
-                if epoch_loss < best_loss - min_delta:
-                    best_loss, stale = epoch_loss, 0
-                else:
-                    stale += 1
-                    if stale >= patience:
-                        net.stopped_early_ = True
-                        if verbose:
-                            print(f"stopping early: no progress for {patience} epochs")
-                        break
     finally:
         runner.pull()  # the weights trained so far, even after an interruption
     return net

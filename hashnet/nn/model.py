@@ -9,9 +9,7 @@ flat vector so the optimiser is one kernel call per step.
 from __future__ import annotations
 
 import json
-import math
 import time
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 from hashnet import kernels
 from hashnet._io import atomic_path
 from hashnet._validation import check_dtype, check_seed, check_X, check_y
+from hashnet.nn.fitting import FitLog, check_fit_arguments, fit_streams, streams
 from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU, layer_from_config
 from hashnet.nn.losses import softmax, softmax_cross_entropy
 from hashnet.nn.optim import make_optimizer, make_schedule
@@ -61,7 +60,7 @@ class Sequential:
             raise ValueError(f"input_shape must be positive sizes, got {input_shape}")
         self.seed = check_seed(seed)
         self.dtype = check_dtype(dtype)
-        init_rng, dropout_seeds = _streams(self.seed, "init", len(self.layers))
+        init_rng, dropout_seeds = streams(self.seed, "init", len(self.layers))
         shape = self.input_shape
         floats = int(np.prod(shape))  # the most floats one example needs in a layer
         for layer, dropout_seed in zip(self.layers, dropout_seeds):
@@ -228,44 +227,28 @@ class Sequential:
                 validation_data=validation_data,
                 verbose=verbose,
             )
-        X = self._check_X(X)
-        y = check_y(y, X.shape[0], self.n_classes)
-        if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
-            Xv = self._check_X(validation_data[0], "X_val")
-            yv = check_y(validation_data[1], Xv.shape[0], self.n_classes, "y_val")
-        epochs, batch_size = (
-            _check_count(epochs, "epochs", 0),
-            _check_count(batch_size, "batch_size", 1),
+        X, y, validation_data, epochs, batch_size, patience, checkpoints = check_fit_arguments(
+            self, X, y, validation_data, epochs, batch_size, patience, checkpoints
         )
-        if patience is not None:
-            patience = _check_count(patience, "patience", 1)
-        checkpoints = _check_checkpoints(checkpoints, epochs)
         schedule = make_schedule(lr_schedule)
         opt = make_optimizer(optimizer, lr, momentum, nesterov, weight_decay)
         opt.bind(self.n_params, self.dtype)
         base_lr = opt.lr
 
         self._warmup(verbose=verbose > 0)
-        # Generators derived from the seed and the number of earlier fits: same seed, same
-        # run, bit for bit.
-        shuffle_rng, dropout_seeds = _streams(self.seed, f"fit {self._n_fits}", len(self.layers))
-        for layer, dropout_seed in zip(self.layers, dropout_seeds):
-            if isinstance(layer, Dropout):
-                layer.rng = np.random.default_rng(dropout_seed)
-        self._n_fits += 1
-        self.checkpoints_ = {}
-        history = {"epoch": [], "loss": [], "acc": [], "lr": [], "time": []}
-        if validation_data is not None:
-            history.update(val_loss=[], val_acc=[])
-        self.history_ = history
-        self.stopped_early_ = False
-        if 0 in checkpoints:
-            self._take_checkpoint(0, checkpoint_dir)
-
+        shuffle_rng = fit_streams(self)
+        log = FitLog(
+            self,
+            epochs,
+            checkpoints,
+            checkpoint_dir,
+            patience,
+            min_delta,
+            verbose,
+            validation=validation_data is not None,
+        )
+        validate = None if validation_data is None else lambda: self.evaluate(*validation_data)
         n = X.shape[0]
-        best_loss, stale = math.inf, 0
         for epoch in range(epochs):
             start_time = time.perf_counter()
             opt.lr = base_lr * schedule(epoch)
@@ -283,38 +266,9 @@ class Sequential:
                 opt.step(self._flat_params, self._flat_grads, self._n_decay)
                 loss_sum += loss * xb.shape[0]
                 correct += batch_correct
-            epoch_loss = loss_sum / n
-            history["epoch"].append(epoch + 1)
-            history["loss"].append(epoch_loss)
-            history["acc"].append(correct / n)
-            history["lr"].append(opt.lr)
-            history["time"].append(time.perf_counter() - start_time)
-            if validation_data is not None:
-                val_loss, val_acc = self.evaluate(Xv, yv)
-                history["val_loss"].append(val_loss)
-                history["val_acc"].append(val_acc)
-            if verbose:
-                print(_epoch_line(history, epochs), flush=True)
-            if epoch + 1 in checkpoints:
-                self._take_checkpoint(epoch + 1, checkpoint_dir)
-            if not math.isfinite(epoch_loss):
-                warnings.warn(
-                    f"training diverged (loss {epoch_loss}) in epoch {epoch + 1}; stopping. "
-                    "Try a smaller learning rate.",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
+            seconds = time.perf_counter() - start_time
+            if log.end_epoch(epoch + 1, loss_sum / n, correct / n, opt.lr, seconds, validate):
                 break
-            if patience is not None:
-                if epoch_loss < best_loss - min_delta:
-                    best_loss, stale = epoch_loss, 0
-                else:
-                    stale += 1
-                    if stale >= patience:
-                        self.stopped_early_ = True
-                        if verbose:
-                            print(f"stopping early: no progress for {patience} epochs")
-                        break
         return self
 
     # --- prediction ----------------------------------------------------------------------
@@ -593,49 +547,9 @@ def load(path):
     return model
 
 
-def _streams(seed, purpose, n):
-    """A generator and n child seeds for one `purpose`, all derived from the model's seed
-    (fresh entropy when the seed is None)."""
-    if seed is None:
-        seq = np.random.SeedSequence()
-    else:
-        seq = np.random.SeedSequence([seed, *purpose.encode()])
-    first, *rest = seq.spawn(n + 1)
-    return np.random.default_rng(first), rest
-
-
 def _check_device(device):
     """ValueError for an unknown device; for "cuda" without a usable GPU, a
     hashnet.gpu.CUDAUnavailableError (a RuntimeError) that says what is missing."""
     from hashnet.gpu import check_device
 
     check_device(device)
-
-
-def _check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_checkpoints(checkpoints, epochs):
-    if checkpoints is None:
-        checkpoints = ()
-    checkpoints = {
-        _check_count(e, "checkpoint epoch", 0) for e in np.atleast_1d(checkpoints).tolist()
-    }
-    late = sorted(e for e in checkpoints if e > epochs)
-    if late:
-        raise ValueError(f"checkpoint epochs {late} are beyond epochs={epochs}")
-    return checkpoints
-
-
-def _epoch_line(history, epochs):
-    line = (
-        f"epoch {history['epoch'][-1]}/{epochs}  loss {history['loss'][-1]:.3f}  "
-        f"acc {100 * history['acc'][-1]:.1f}%"
-    )
-    if "val_loss" in history:
-        val_acc = 100 * history["val_acc"][-1]
-        line += f"  val_loss {history['val_loss'][-1]:.3f}  val_acc {val_acc:.1f}%"
-    return line + f"  {history['time'][-1]:.1f}s"
