@@ -455,3 +455,39 @@ def test_phase_regimes_from_hand_made_records():
     fig = phase.plot_phase(phase.phase_cells(rows), rr_threshold=0.05, acc_threshold=0.75)
     assert len(fig.axes) == 1 and "knn_test < 0.75" in fig._suptitle.get_text()
     assert len(phase._boundaries(np.array([[0, 1], [2, 2]]))) == 3
+
+
+def test_device_reaches_every_run_and_a_missing_gpu_stops_before_any(tmp_path):
+    seen = []
+
+    def run_on(config, device="cpu"):
+        seen.append(device)
+        return fake_run(config)
+
+    if hn.gpu.cuda_available():
+        runner.sweep(
+            "width",
+            tmp_path,
+            quick=True,
+            repeats=1,
+            run=run_on,
+            verbose=0,
+            width=[3, 5],
+            device="cuda",
+        )
+        assert seen == ["cuda", "cuda"]
+        return
+    with pytest.raises(hn.gpu.CUDAUnavailableError):
+        runner.sweep(
+            "width",
+            tmp_path,
+            quick=True,
+            repeats=1,
+            run=run_on,
+            verbose=0,
+            width=[3, 5],
+            device="cuda",
+        )
+    assert seen == [] and not record_files(tmp_path)
+    with pytest.raises(ValueError, match="unknown device"):
+        runner.sweep("width", tmp_path, quick=True, repeats=1, run=run_on, device="tpu")

@@ -59,6 +59,9 @@ def _common(parser):
     parser.add_argument("--repeats", type=int, help="runs per point (default: the preset's)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--threads", type=int, help="BLAS/Numba threads per worker")
+    parser.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="train and probe on the GPU"
+    )
     parser.add_argument("--shard", help="K/N: run only configurations with index %% N == K-1")
     parser.add_argument(
         "--set",
@@ -125,6 +128,7 @@ def _grid(args) -> dict:
         shard=args.shard,
         threads=args.threads,
         verbose=0 if args.quiet else 1,
+        device=args.device,
         **grid,
     )
 

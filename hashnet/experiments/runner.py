@@ -144,8 +144,12 @@ def prepare_data(config) -> Data:
 # --- one run --------------------------------------------------------------------------------
 
 
-def train_and_measure(config) -> dict:
+def train_and_measure(config, device="cpu") -> dict:
     """Train the network of `config` once and measure its encoding properties.
+
+    device : "cpu" or "cuda" (training, codes and K-NN on the GPU). It is not part of the
+        configuration: both give the same results to float32 rounding, so a store may hold
+        records from either (each record's info says which).
 
     Returns {"points": [...], "info": {...}}: one point per snapshot epoch of this one run
     (epoch 0 is the untrained network), or a single point after the last epoch when the
@@ -180,6 +184,7 @@ def train_and_measure(config) -> dict:
         lr_schedule=config["lr_schedule"],
         checkpoints=snapshots or (),
         verbose=0,
+        device=device,
     )
     train_seconds = time.perf_counter() - start
     points, missing = [], []
@@ -200,6 +205,7 @@ def train_and_measure(config) -> dict:
             multi_class=config["multi_class"],
             probes=tuple(config["probes"]),
             seed=run_seed(config, "probes"),
+            device=device,
         )
         points.append({"epoch": epoch, **properties})
     info = {
@@ -208,6 +214,7 @@ def train_and_measure(config) -> dict:
         "history": {k: net.history_[k] for k in ("loss", "acc")},
         "train_seconds": train_seconds,
         "seconds": time.perf_counter() - start,
+        "device": device,
     }
     if missing:
         info["missing_snapshots"] = missing
@@ -308,7 +315,15 @@ class Progress:
 
 
 def run_configs(
-    configs, out, jobs=1, threads=None, verbose=1, run=None, label_keys=None, title="sweep"
+    configs,
+    out,
+    jobs=1,
+    threads=None,
+    verbose=1,
+    run=None,
+    label_keys=None,
+    title="sweep",
+    device="cpu",
 ) -> list[dict]:
     """Run every configuration that has no valid record under `out` yet; return all records.
 
@@ -321,11 +336,17 @@ def run_configs(
     run : the function config -> {"points": [...], "info": {...}} (default train_and_measure;
         it must be a module-level function when jobs > 1)
     label_keys : config keys shown in the progress lines (default: those that vary)
+    device : "cpu" or "cuda", passed to `run` as device= when it is not "cpu"
     Damaged records are reported and recomputed. A run that raises stops everything after the
     finished runs are stored: running again resumes where it stopped.
     """
+    from hashnet.gpu import check_device
+
+    check_device(device)  # without a GPU, say so now rather than in every run
     configs = [normalise_config(c) for c in configs]
     run = train_and_measure if run is None else run
+    if device != "cpu":
+        run = functools.partial(run, device=device)
     out = Path(out)
     if label_keys is None:
         label_keys = varying_keys(configs)
@@ -395,6 +416,7 @@ def sweep(
     threads=None,
     verbose=1,
     run=None,
+    device="cpu",
     **grid,
 ) -> list[dict]:
     """Run one of the study's sweeps and return its measured points as rows (dicts).
@@ -405,6 +427,7 @@ def sweep(
     quick : the small laptop preset instead of the study's
     repeats : runs per point with different seeds (default: the preset's)
     jobs, threads : worker processes, and BLAS/Numba threads per worker
+    device : "cpu" or "cuda" (training, codes and K-NN of every run on the GPU)
     shard : "K/N" runs only the configurations whose index in the grid is K-1 modulo N (for
         the array jobs of a batch scheduler); the rows returned are that shard's
     verbose : 1 prints a progress line per run, 0 is silent
@@ -428,5 +451,6 @@ def sweep(
         run=run,
         label_keys=varying_keys(configs),
         title=title,
+        device=device,
     )
     return rows_from_records(records)

@@ -48,6 +48,7 @@ def reproduce(
     threads=None,
     verbose=1,
     band="std",
+    device="cpu",
     **grid,
 ) -> dict:
     """Run the sweep `kind` into `out` and write its CSV files and figure.
@@ -66,6 +67,7 @@ def reproduce(
         shard=shard,
         threads=threads,
         verbose=verbose,
+        device=device,
         **grid,
     )
     if shard is not None:
@@ -92,6 +94,7 @@ def phase_chart(
     shard=None,
     threads=None,
     verbose=1,
+    device="cpu",
     metric=_phase.METRIC,
     rr_threshold=_phase.RR_THRESHOLD,
     acc_threshold=_phase.ACC_THRESHOLD,
@@ -112,6 +115,7 @@ def phase_chart(
         shard=shard,
         threads=threads,
         verbose=verbose,
+        device=device,
         **grid,
     )
     if shard is not None:
