@@ -17,6 +17,20 @@ from hashnet.gpu import check_device
 from hashnet.probes import KNN, KMeans, LogisticRegression, cluster_accuracy
 
 PROBES = ("kmeans", "knn", "lr")
+# The measured keys of a record, in reading order (the time_<step> keys come after them).
+MEASURES = (
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    "rr_train",
+    "rr_test",
+    "kmeans_train",
+    "kmeans_test",
+    "knn_test",
+    "lr_test",
+    "n_bits",
+)
 
 
 def encoding_properties(

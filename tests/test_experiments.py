@@ -457,37 +457,20 @@ def test_phase_regimes_from_hand_made_records():
     assert len(phase._boundaries(np.array([[0, 1], [2, 2]]))) == 3
 
 
-def test_device_reaches_every_run_and_a_missing_gpu_stops_before_any(tmp_path):
+def test_device_reaches_every_run_and_a_missing_gpu_stops_before_any(tmp_path, monkeypatch):
     seen = []
 
     def run_on(config, device="cpu"):
         seen.append(device)
         return fake_run(config)
 
-    if hn.gpu.cuda_available():
-        runner.sweep(
-            "width",
-            tmp_path,
-            quick=True,
-            repeats=1,
-            run=run_on,
-            verbose=0,
-            width=[3, 5],
-            device="cuda",
-        )
-        assert seen == ["cuda", "cuda"]
-        return
-    with pytest.raises(hn.gpu.CUDAUnavailableError):
-        runner.sweep(
-            "width",
-            tmp_path,
-            quick=True,
-            repeats=1,
-            run=run_on,
-            verbose=0,
-            width=[3, 5],
-            device="cuda",
-        )
-    assert seen == [] and not record_files(tmp_path)
+    kw = dict(quick=True, repeats=1, run=run_on, verbose=0, width=[3, 5])
     with pytest.raises(ValueError, match="unknown device"):
-        runner.sweep("width", tmp_path, quick=True, repeats=1, run=run_on, device="tpu")
+        runner.sweep("width", tmp_path, device="tpu", **kw)
+    if not hn.gpu.cuda_available():
+        with pytest.raises(hn.gpu.CUDAUnavailableError):
+            runner.sweep("width", tmp_path, device="cuda", **kw)
+        assert seen == [] and not record_files(tmp_path)
+        monkeypatch.setattr(hn.gpu, "check_device", lambda device: None)  # pretend there is one
+    runner.sweep("width", tmp_path, device="cuda", **kw)
+    assert seen == ["cuda", "cuda"]

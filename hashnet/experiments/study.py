@@ -37,49 +37,35 @@ def _shard_note(kind, out, shard, verbose):
         )
 
 
-def reproduce(
-    kind,
-    out,
-    *,
-    quick=False,
-    repeats=None,
-    jobs=1,
-    shard=None,
-    threads=None,
-    verbose=1,
-    band="std",
-    device="cpu",
-    **grid,
-) -> dict:
-    """Run the sweep `kind` into `out` and write its CSV files and figure.
-
-    The arguments are those of `hashnet.experiments.sweep`, plus `band` ("std" or "minmax",
-    the shaded spread of the figure). Returns {"rows": [...], "files": [paths written]}.
-    """
-    if kind == "phase":
-        raise ValueError("the phase sweep has its own figure: use phase_chart()")
-    rows = sweep(
-        kind,
-        out,
-        quick=quick,
-        repeats=repeats,
-        jobs=jobs,
-        shard=shard,
-        threads=threads,
-        verbose=verbose,
-        device=device,
-        **grid,
-    )
+def _sweep_and_tables(kind, out, shard, verbose, sweep_args):
+    """Run (or resume) the sweep and write its two CSV files. Returns (rows, files), with
+    files None for a shard: its tables come once every shard is done."""
+    rows = sweep(kind, out, shard=shard, verbose=verbose, **sweep_args)
     if shard is not None:
         _shard_note(kind, out, shard, verbose)
-        return {"rows": rows, "files": []}
+        return rows, None
     out = Path(out)
     files = [
         write_csv(rows, out / f"{kind}.csv"),
         write_csv(summarize(rows), out / f"{kind}_summary.csv"),
     ]
+    return rows, files
+
+
+def reproduce(kind, out, *, shard=None, verbose=1, band="std", **sweep_args) -> dict:
+    """Run the sweep `kind` into `out` and write its CSV files and figure.
+
+    The arguments are those of `hashnet.experiments.sweep` (quick, repeats, jobs, threads,
+    device, grid overrides, ...), plus `band` ("std" or "minmax", the shaded spread of the
+    figure). Returns {"rows": [...], "files": [paths written]}.
+    """
+    if kind == "phase":
+        raise ValueError("the phase sweep has its own figure: use phase_chart()")
+    rows, files = _sweep_and_tables(kind, out, shard, verbose, sweep_args)
+    if files is None:
+        return {"rows": rows, "files": []}
     fig = plot_kind(kind, rows, band=band, title=_titled(kind, rows))
-    files.append(_save(fig, out / f"{kind}.png"))
+    files.append(_save(fig, Path(out) / f"{kind}.png"))
     if verbose:
         print("wrote " + ", ".join(str(f) for f in files))
     return {"rows": rows, "files": files}
@@ -88,47 +74,28 @@ def reproduce(
 def phase_chart(
     out,
     *,
-    quick=False,
-    repeats=None,
-    jobs=1,
     shard=None,
-    threads=None,
     verbose=1,
-    device="cpu",
     metric=_phase.METRIC,
     rr_threshold=_phase.RR_THRESHOLD,
     acc_threshold=_phase.ACC_THRESHOLD,
-    **grid,
+    **sweep_args,
 ) -> dict:
     """Sweep width x training time x sample size, classify every cell, draw the phase chart.
 
     metric, rr_threshold, acc_threshold : the classification rule (see hashnet.experiments.phase)
-    Other arguments as in `hashnet.experiments.sweep` (e.g. width=[...], sample_size=[...],
-    snapshots=[...] to change the cube). Returns {"rows", "cells", "files"}.
+    Other arguments as in `hashnet.experiments.sweep` (e.g. quick=True, width=[...],
+    sample_size=[...], snapshots=[...] to change the cube). Returns {"rows", "cells", "files"}.
     """
-    rows = sweep(
-        "phase",
-        out,
-        quick=quick,
-        repeats=repeats,
-        jobs=jobs,
-        shard=shard,
-        threads=threads,
-        verbose=verbose,
-        device=device,
-        **grid,
-    )
-    if shard is not None:
-        _shard_note("phase", out, shard, verbose)
+    rows, files = _sweep_and_tables("phase", out, shard, verbose, sweep_args)
+    if files is None:
         return {"rows": rows, "cells": [], "files": []}
     out = Path(out)
     cells = _phase.phase_cells(rows, metric, rr_threshold, acc_threshold)
     fig = _phase.plot_phase(
         cells, metric, rr_threshold, acc_threshold, title=_titled("phase", rows)
     )
-    files = [
-        write_csv(rows, out / "phase.csv"),
-        write_csv(summarize(rows), out / "phase_summary.csv"),
+    files += [
         write_csv(cells, out / "phase_cells.csv", fieldnames=_phase.cell_columns(metric)),
         _save(fig, out / "phase.png"),
     ]

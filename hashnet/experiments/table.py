@@ -18,21 +18,8 @@ from pathlib import Path
 from hashnet._io import atomic_write_bytes
 from hashnet.experiments.grid import DEFAULTS
 from hashnet.experiments.store import record_path, report, scan, write_record
+from hashnet.properties import MEASURES
 
-# Measured columns in reading order; anything else measured follows, then the timings.
-METRICS = (
-    "train_loss",
-    "train_acc",
-    "test_loss",
-    "test_acc",
-    "rr_train",
-    "rr_test",
-    "kmeans_train",
-    "kmeans_test",
-    "knn_test",
-    "lr_test",
-    "n_bits",
-)
 _ROW_ONLY = ("snapshots",)  # per-run settings that the rows' "epoch" column already says
 _EXTRA = ("label_noise_actual", "seconds", "config_hash")
 
@@ -83,7 +70,7 @@ def columns(rows) -> list[str]:
     """The columns of `rows` in a reading order: configuration, epoch, metrics, timings."""
     present = {k for row in rows for k in row}
     config = [k for k in DEFAULTS if k in present and k not in _ROW_ONLY]
-    metrics = [k for k in ("epoch", *METRICS) if k in present]
+    metrics = [k for k in ("epoch", *MEASURES) if k in present]
     taken = set(config) | set(metrics) | set(_EXTRA)
     other = sorted(k for k in present - taken if not k.startswith("time_"))
     times = sorted(k for k in present - taken if k.startswith("time_"))
@@ -120,7 +107,7 @@ def summarize(rows, metrics=None) -> list[dict]:
     Missing values (None, e.g. a loss that diverged) are left out of the statistics.
     """
     if metrics is None:
-        metrics = [k for k in columns(rows) if k in METRICS or k.startswith("time_")]
+        metrics = [k for k in columns(rows) if k in MEASURES or k.startswith("time_")]
     keys = [k for k in DEFAULTS if k not in ("repeat", "seed", *_ROW_ONLY)] + ["epoch"]
     groups = {}
     for row in rows:

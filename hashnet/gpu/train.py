@@ -26,52 +26,18 @@ from hashnet.gpu.runner import Runner, _optimizer_step, optimizer_state
 from hashnet.kernels import cuda as K
 
 
-def fit(
-    net,
-    X,
-    y,
-    epochs=10,
-    batch_size=64,
-    optimizer="adam",
-    lr=1e-3,
-    momentum=0.9,
-    nesterov=False,
-    weight_decay=0.0,
-    lr_schedule=None,
-    patience=None,
-    min_delta=0.0,
-    shuffle=True,
-    checkpoints=(),
-    checkpoint_dir=None,
-    validation_data=None,
-    verbose=1,
-):
-    """Train `net` on the GPU; the arguments and the result are those of `Sequential.fit`."""
-    from hashnet.nn.fitting import FitLog, check_fit_arguments, fit_streams
-    from hashnet.nn.optim import make_optimizer, make_schedule
+def fit(net, X, y, validation_data, epochs, batch_size, opt, schedule, shuffle, start_log, verbose):
+    """Train `net` on the GPU. `Sequential.fit(..., device="cuda")` calls this with its checked
+    arguments, its optimiser and schedule, and `start_log(stacklevel)`, which makes the
+    `FitLog` keeping history_, checkpoints and the stopping rules. Returns net."""
+    from hashnet.nn.fitting import fit_streams
 
-    X, y, validation_data, epochs, batch_size, patience, checkpoints = check_fit_arguments(
-        net, X, y, validation_data, epochs, batch_size, patience, checkpoints
-    )
-    schedule = make_schedule(lr_schedule)
-    opt = make_optimizer(optimizer, lr, momentum, nesterov, weight_decay)
     base_lr = opt.lr
-
     runner = Runner(net)  # refuses layers the GPU path does not have, before any work
     runner.warmup(opt, verbose=verbose > 0)
     # The generators of the CPU path, from the same seed and fit count: the same batches.
     shuffle_rng = fit_streams(net)
-    log = FitLog(
-        net,
-        epochs,
-        checkpoints,
-        checkpoint_dir,
-        patience,
-        min_delta,
-        verbose,
-        validation=validation_data is not None,
-        stacklevel=4,  # warnings point at the caller of Sequential.fit
-    )
+    log = start_log(stacklevel=4)  # warnings point at the caller of Sequential.fit
 
     n = X.shape[0]
     features = int(np.prod(net.input_shape))

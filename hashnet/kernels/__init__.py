@@ -79,6 +79,23 @@ def _exercise_shared() -> None:
         cpu.table_xent(code_bytes, tables, np.zeros(1), labels, True, hist)
 
 
+def _exercise_images(dtype) -> None:
+    """The image kernels (convolution, pooling), for networks that take images."""
+    from hashnet.kernels import images
+
+    x = np.ones((1, 1, 2, 2), dtype)
+    images.im2col(x, 2, 2, 1, 1, np.empty((4, 9), dtype))
+    images.col2im(np.ones((4, 9), dtype), 2, 2, 1, 1, np.empty_like(x))
+    vec = np.zeros(1, dtype)
+    images.rows_to_images(np.ones((1, 4), dtype), vec, np.empty((1, 1, 4), dtype))
+    images.images_to_rows(np.ones((1, 1, 4), dtype), np.empty((1, 4), dtype), vec)
+    out, argmax = np.empty((1, 1, 1, 1), dtype), np.empty((1, 1, 1, 1), np.int32)
+    images.maxpool_forward(x, 2, 2, out, argmax)
+    images.maxpool_backward(out, argmax, np.empty_like(x))
+    images.avgpool_forward(x, 2, 2, out)
+    images.avgpool_backward(out, 2, 2, np.empty_like(x))
+
+
 def _exercise_regions() -> None:
     from hashnet.kernels import cpu
 
@@ -111,9 +128,7 @@ def warmup(dtypes=("float32", "float64"), verbose=True, images=True) -> float:
         )
     for name in todo:
         if name.startswith("images "):
-            from hashnet.kernels import images as image_kernels
-
-            image_kernels.exercise(np.dtype(name.split()[1]))
+            _exercise_images(np.dtype(name.split()[1]))
         else:
             _exercise(np.dtype(name))
         _READY.add(name)

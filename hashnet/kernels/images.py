@@ -223,18 +223,3 @@ def avgpool_backward(dy, k, stride, dx):
                     for i in range(k):
                         for j in range(k):
                             dx[n, c, oy * stride + i, ox * stride + j] += g
-
-
-def exercise(dtype) -> None:
-    """Call every kernel once on tiny arrays (compiles them; used by `hashnet.warmup`)."""
-    x = np.ones((1, 1, 2, 2), dtype)
-    im2col(x, 2, 2, 1, 1, np.empty((4, 9), dtype))
-    col2im(np.ones((4, 9), dtype), 2, 2, 1, 1, np.empty_like(x))
-    vec = np.zeros(1, dtype)
-    rows_to_images(np.ones((1, 4), dtype), vec, np.empty((1, 1, 4), dtype))
-    images_to_rows(np.ones((1, 1, 4), dtype), np.empty((1, 4), dtype), vec)
-    out, argmax = np.empty((1, 1, 1, 1), dtype), np.empty((1, 1, 1, 1), np.int32)
-    maxpool_forward(x, 2, 2, out, argmax)
-    maxpool_backward(out, argmax, np.empty_like(x))
-    avgpool_forward(x, 2, 2, out)
-    avgpool_backward(out, 2, 2, np.empty_like(x))

@@ -12,7 +12,7 @@ import numpy as np
 
 from hashnet._validation import check_dtype, check_seed
 from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
-from hashnet.nn.layers import BatchNorm, Dense, Dropout, LeakyReLU, ReLU
+from hashnet.nn.layers import BatchNorm, Dense, Dropout, activation_layer
 from hashnet.nn.model import Sequential
 
 
@@ -55,7 +55,7 @@ class CNN(Sequential):
         pool_layer = _pool_maker(pool)
 
         def act():
-            return _activation(activation, alpha)
+            return activation_layer(activation, alpha)
 
         layers = [
             Conv2D(6, 5, padding=pad),
@@ -116,12 +116,12 @@ class CNN(Sequential):
                 layers.append(Conv2D(channels, 3, padding=1))
                 if batchnorm:
                     layers.append(BatchNorm())
-                layers.append(_activation(activation, alpha))
+                layers.append(activation_layer(activation, alpha))
             layers.append(MaxPool2D(2))
         layers.append(Flatten() if head == "flatten" else GlobalAvgPool2D())
         for units in np.atleast_1d(dense if dense is not None else ()):
             layers.append(Dense(int(units)))
-            layers.append(_activation(activation, alpha))
+            layers.append(activation_layer(activation, alpha))
             if dropout > 0:
                 layers.append(Dropout(dropout))
         layers.append(Dense(_n_classes(n_classes)))
@@ -162,11 +162,3 @@ def _pool_maker(pool):
     if pool not in makers:
         raise ValueError(f"pool must be 'max' or 'avg', got {pool!r}")
     return lambda: makers[pool](2)
-
-
-def _activation(name, alpha):
-    if name == "relu":
-        return ReLU()
-    if name == "leaky_relu":
-        return LeakyReLU(alpha)
-    raise ValueError(f"activation must be 'relu' or 'leaky_relu', got {name!r}")

@@ -164,6 +164,15 @@ class ReLU(LeakyReLU):
         return {}
 
 
+def activation_layer(name: str, alpha: float = 0.01) -> LeakyReLU:
+    """A new activation layer by name: "relu", or "leaky_relu" with negative slope alpha."""
+    if name == "relu":
+        return ReLU()
+    if name == "leaky_relu":
+        return LeakyReLU(alpha)
+    raise ValueError(f"activation must be 'relu' or 'leaky_relu', got {name!r}")
+
+
 class BatchNorm(Layer):
     """Batch normalisation of each feature, or of each channel of an image batch.
 

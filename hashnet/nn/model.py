@@ -19,7 +19,15 @@ from hashnet import kernels
 from hashnet._io import atomic_path
 from hashnet._validation import check_dtype, check_seed, check_X, check_y
 from hashnet.nn.fitting import FitLog, check_fit_arguments, fit_streams, streams
-from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU, layer_from_config
+from hashnet.nn.layers import (
+    BatchNorm,
+    Dense,
+    Dropout,
+    Layer,
+    LeakyReLU,
+    activation_layer,
+    layer_from_config,
+)
 from hashnet.nn.losses import softmax, softmax_cross_entropy
 from hashnet.nn.optim import make_optimizer, make_schedule
 
@@ -204,6 +212,17 @@ class Sequential:
         while the weights were changing) and returns self.
         """
         _check_device(device)
+        X, y, validation_data, epochs, batch_size, patience, checkpoints = check_fit_arguments(
+            self, X, y, validation_data, epochs, batch_size, patience, checkpoints
+        )
+        schedule = make_schedule(lr_schedule)
+        opt = make_optimizer(optimizer, lr, momentum, nesterov, weight_decay)
+
+        def start_log(stacklevel=3):  # resets history_ and takes the epoch-0 checkpoint
+            has_validation = validation_data is not None
+            log_args = (checkpoints, checkpoint_dir, patience, min_delta, verbose, has_validation)
+            return FitLog(self, epochs, *log_args, stacklevel=stacklevel)
+
         if device == "cuda":
             from hashnet.gpu.train import fit as fit_on_gpu
 
@@ -211,42 +230,20 @@ class Sequential:
                 self,
                 X,
                 y,
-                epochs=epochs,
-                batch_size=batch_size,
-                optimizer=optimizer,
-                lr=lr,
-                momentum=momentum,
-                nesterov=nesterov,
-                weight_decay=weight_decay,
-                lr_schedule=lr_schedule,
-                patience=patience,
-                min_delta=min_delta,
-                shuffle=shuffle,
-                checkpoints=checkpoints,
-                checkpoint_dir=checkpoint_dir,
-                validation_data=validation_data,
-                verbose=verbose,
+                validation_data,
+                epochs,
+                batch_size,
+                opt,
+                schedule,
+                shuffle,
+                start_log,
+                verbose,
             )
-        X, y, validation_data, epochs, batch_size, patience, checkpoints = check_fit_arguments(
-            self, X, y, validation_data, epochs, batch_size, patience, checkpoints
-        )
-        schedule = make_schedule(lr_schedule)
-        opt = make_optimizer(optimizer, lr, momentum, nesterov, weight_decay)
         opt.bind(self.n_params, self.dtype)
         base_lr = opt.lr
-
         self._warmup(verbose=verbose > 0)
         shuffle_rng = fit_streams(self)
-        log = FitLog(
-            self,
-            epochs,
-            checkpoints,
-            checkpoint_dir,
-            patience,
-            min_delta,
-            verbose,
-            validation=validation_data is not None,
-        )
+        log = start_log()
         validate = None if validation_data is None else lambda: self.evaluate(*validation_data)
         n = X.shape[0]
         for epoch in range(epochs):
@@ -462,8 +459,7 @@ class MLP(Sequential):
         hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be a rate in [0, 1), got {dropout}")
-        if activation not in ("relu", "leaky_relu"):
-            raise ValueError(f"activation must be 'relu' or 'leaky_relu', got {activation!r}")
+        activation_layer(activation, alpha)  # a bad name fails here, even with no hidden layer
         self._kwargs = dict(
             input_dim=int(input_dim),
             hidden=[int(h) for h in hidden],
@@ -480,7 +476,7 @@ class MLP(Sequential):
             layers.append(Dense(units))
             if batchnorm:
                 layers.append(BatchNorm())
-            layers.append(ReLU() if activation == "relu" else LeakyReLU(alpha))
+            layers.append(activation_layer(activation, alpha))
             if dropout > 0:
                 layers.append(Dropout(dropout))
         layers.append(Dense(n_classes))
