@@ -21,6 +21,28 @@ def check_dtype(dtype) -> type:
     return FLOAT_DTYPES[name]
 
 
+def check_int(value, name, low=None, high=None) -> int:
+    """Return `value` as a Python int in [low, high] (either bound may be None), or raise a
+    ValueError that says what was expected.
+
+    Only integers pass (Python or NumPy, not bool): 4.9, 2.5 or "10" are refused rather than
+    silently rounded or parsed, because a network with `Dense(4)` where the user asked for 4.9
+    units would train without complaint and answer a different question.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            allowed = f"an integer >= {low}"
+        elif low is None:
+            allowed = f"an integer <= {high}"
+        else:
+            allowed = f"an integer between {low} and {high}"
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    return value
+
+
 def check_seed(seed):
     """A model's seed: None or a non-negative int (NumPy integers become Python ints, so the
     seed can be saved as JSON and combined with other numbers by np.random.SeedSequence)."""
@@ -52,6 +74,8 @@ def check_X(X, n_features=None, dtype=np.float32, name="X", ndim=2) -> np.ndarra
         raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):  # casting would silently drop the imaginary part
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}D array, got shape {arr.shape}")
     if arr.shape[0] == 0:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hashnet._validation import check_int
 from hashnet.kernels import cpu as K
 
 
@@ -32,12 +33,22 @@ class Codes:
         words = np.asarray(words)
         if words.dtype != np.uint64 or words.ndim != 2:
             raise TypeError(f"words must be a 2D uint64 array, got {words.dtype} {words.shape}")
-        n_bits = int(n_bits)
-        if n_bits < 0 or words.shape[1] != _n_words(n_bits):
+        n_bits = check_int(n_bits, "n_bits", 0)
+        if words.shape[1] != _n_words(n_bits):
             raise ValueError(
                 f"{n_bits} bits need {_n_words(n_bits)} words per code, got {words.shape[1]}"
             )
-        layer_sizes = (n_bits,) if layer_sizes is None else tuple(int(s) for s in layer_sizes)
+        # The unused high bits of the last word must be 0: equal codes must be equal words,
+        # or the redundancy ratio would count one pattern as two.
+        spare = n_bits % 64
+        if spare and words.size and (words[:, -1] >> np.uint64(spare)).any():
+            raise ValueError(
+                f"words have bits set beyond n_bits={n_bits} (in the last word, above bit "
+                f"{spare - 1}); the unused high bits must be 0"
+            )
+        if layer_sizes is None:
+            layer_sizes = (n_bits,)
+        layer_sizes = tuple(check_int(s, "each layer size", 0) for s in layer_sizes)
         if sum(layer_sizes) != n_bits or min(layer_sizes, default=0) < 0:
             raise ValueError(f"layer_sizes {layer_sizes} must be >= 0 and sum to n_bits={n_bits}")
         self.words = np.ascontiguousarray(words)

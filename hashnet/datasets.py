@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hashnet._io import atomic_path, atomic_write_bytes
-from hashnet._validation import check_random_state, check_y
+from hashnet._validation import check_int, check_random_state, check_y
 
 __all__ = [
     "CLASS_NAMES",
@@ -131,17 +131,6 @@ TOY_N_TEST = 1000
 # --------------------------------------------------------------------------------------------
 
 
-def _check_int(value, name, low, high=None) -> int:
-    """Return `value` as an int in [low, high], or raise a ValueError that says so."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return value
-
-
 def _check_nonneg(value, name) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
@@ -163,7 +152,7 @@ def _balanced_labels(n, n_classes, rng) -> np.ndarray:
     Shuffling the labels first and then drawing each point for its label means every prefix of
     the data set is a fair sample too.
     """
-    n = _check_int(n, "n", n_classes)
+    n = check_int(n, "n", n_classes)
     y = np.arange(n, dtype=np.int64) % n_classes
     return rng.permutation(y)
 
@@ -200,7 +189,7 @@ def make_spirals(n, noise=0.05, seed=0, n_arms=2, turns=1.5):
     """
     rng = check_random_state(seed)
     noise = _check_nonneg(noise, "noise")
-    n_arms = _check_int(n_arms, "n_arms", 2)
+    n_arms = check_int(n_arms, "n_arms", 2)
     turns = _check_nonneg(turns, "turns")
     y = _balanced_labels(n, n_arms, rng)
     r = rng.uniform(0.0, 1.0, size=y.size)
@@ -219,7 +208,7 @@ def make_blobs(n, n_classes=3, noise=0.4, seed=0):
     """
     rng = check_random_state(seed)
     noise = _check_nonneg(noise, "noise")
-    n_classes = _check_int(n_classes, "n_classes", 2)
+    n_classes = check_int(n_classes, "n_classes", 2)
     y = _balanced_labels(n, n_classes, rng)
     angle = np.pi / 2 + 2 * np.pi * np.arange(n_classes) / n_classes
     centres = 2.0 * np.column_stack([np.cos(angle), np.sin(angle)])
@@ -296,47 +285,80 @@ def read_idx(path) -> np.ndarray:
     fail loudly here rather than give a network garbage. A ValueError names the file and the
     problem when the magic number or type code is wrong, the gzip stream is damaged, or the data
     is shorter or longer than the dimensions in the header promise.
+
+    The header is read first and the data only up to the size it promises, so a file that
+    decompresses to far more than that (a "decompression bomb") is refused after reading one
+    byte too many, with memory bounded by the array itself.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip's own magic; an IDX file starts with two zero bytes
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: damaged or truncated gzip stream ({exc})") from None
+    with open(path, "rb") as f:
+        compressed = f.read(2) == b"\x1f\x8b"  # gzip's magic; an IDX file starts with 00 00
+    # Deflate expands data at most about 1032-fold, so a header that promises more than that
+    # can be refused before anything is decompressed.
+    size = path.stat().st_size
+    most = size * 1032 + 1024 if compressed else size
 
     def fail(problem):
         raise ValueError(f"{path}: not a valid IDX file: {problem}")
 
-    if len(raw) < 4:
-        fail(f"only {len(raw)} byte(s), but the header alone needs at least 4")
-    if raw[:2] != b"\x00\x00":
-        fail(f"magic number starts with bytes {raw[:2].hex()}, expected 0000")
-    code, ndim = raw[2], raw[3]
-    if code not in IDX_DTYPES:
-        known = ", ".join(f"0x{c:02X} ({d.name})" for c, d in IDX_DTYPES.items())
-        fail(f"unknown type code 0x{code:02X}; known codes: {known}")
-    if ndim == 0:
-        fail("the header says 0 dimensions, expected at least 1")
-    header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
-        fail(f"truncated header: {ndim} dimensions need {header_len} bytes, file has {len(raw)}")
-    shape = struct.unpack(f">{ndim}I", raw[4:header_len])
-    dtype = IDX_DTYPES[code]
-    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow on a bad header
-    found = len(raw) - header_len
-    if found < expected:
-        fail(
-            f"truncated data: shape {shape} of {dtype.name} needs {expected} bytes after the "
-            f"header, found {found}"
-        )
-    if found > expected:
-        fail(
-            f"{found - expected} trailing byte(s): shape {shape} of {dtype.name} needs exactly "
-            f"{expected} bytes after the header, found {found}"
-        )
-    data = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
+    try:
+        with (gzip.open if compressed else open)(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4:
+                fail(f"only {len(head)} byte(s), but the header alone needs at least 4")
+            if head[:2] != b"\x00\x00":
+                fail(f"magic number starts with bytes {head[:2].hex()}, expected 0000")
+            code, ndim = head[2], head[3]
+            if code not in IDX_DTYPES:
+                known = ", ".join(f"0x{c:02X} ({d.name})" for c, d in IDX_DTYPES.items())
+                fail(f"unknown type code 0x{code:02X}; known codes: {known}")
+            if ndim == 0:
+                fail("the header says 0 dimensions, expected at least 1")
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                fail(
+                    f"truncated header: {ndim} dimensions need {4 + 4 * ndim} bytes, file has "
+                    f"{4 + len(dims)}"
+                )
+            shape = struct.unpack(f">{ndim}I", dims)
+            dtype = IDX_DTYPES[code]
+            expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+            if expected > most:
+                fail(
+                    f"truncated data: shape {shape} of {dtype.name} needs {expected} bytes after "
+                    f"the header, but a file of {size} bytes cannot hold that many"
+                )
+            data = np.empty(expected, np.uint8)
+            found = f.readinto(memoryview(data)) if expected else 0
+            while 0 < found < expected:  # gzip hands out its data in pieces
+                more = f.readinto(memoryview(data)[found:])
+                if not more:
+                    break
+                found += more
+            if found < expected:
+                fail(
+                    f"truncated data: shape {shape} of {dtype.name} needs {expected} bytes after "
+                    f"the header, found {found}"
+                )
+            # One more byte shows trailing data without reading it all; at the end of a gzip
+            # stream this read also checks the stream's CRC and length.
+            if f.read(1):
+                if compressed:
+                    fail(
+                        f"trailing data: shape {shape} of {dtype.name} needs exactly {expected} "
+                        "bytes after the header, and the stream holds more"
+                    )
+                fail(
+                    f"{size - 4 - 4 * ndim - expected} trailing byte(s): shape {shape} of "
+                    f"{dtype.name} needs exactly {expected} bytes after the header, found "
+                    f"{size - 4 - 4 * ndim}"
+                )
+    except (OSError, EOFError, zlib.error) as exc:
+        if not compressed:
+            raise
+        raise ValueError(f"{path}: damaged or truncated gzip stream ({exc})") from None
+    array = data.view(dtype).reshape(shape)  # our own buffer: writable, no copy
+    return array if array.dtype.isnative else array.astype(dtype.newbyteorder("="))
 
 
 def write_idx(path, array) -> Path:
@@ -585,7 +607,7 @@ def _load_mini():
 def _take_first(n, available, what):
     if n is None:
         return available
-    return _check_int(n, what, 1, available)
+    return check_int(n, what, 1, available)
 
 
 def _prepare_images(images, labels, n, flatten):
@@ -646,14 +668,14 @@ def load(
     key = _normalise(name)
     if key in TOY_MAKERS:
         make = TOY_MAKERS[key]
-        n_train = TOY_N_TRAIN if n_train is None else _check_int(n_train, "n_train", 1)
-        n_test = TOY_N_TEST if n_test is None else _check_int(n_test, "n_test", 1)
+        n_train = TOY_N_TRAIN if n_train is None else check_int(n_train, "n_train", 1)
+        n_test = TOY_N_TEST if n_test is None else check_int(n_test, "n_test", 1)
         kwargs = {} if noise is None else {"noise": noise}
         if isinstance(seed, np.random.Generator) or seed is None:
             test_seed = seed  # a Generator simply moves on; None is fresh entropy anyway
         else:
             # [seed, 1] seeds a different stream than `seed` alone: independent test points.
-            test_seed = np.random.default_rng([_check_int(seed, "seed", 0), 1])
+            test_seed = np.random.default_rng([check_int(seed, "seed", 0), 1])
         Xtr, ytr = make(n_train, seed=seed, **kwargs)
         Xte, yte = make(n_test, seed=test_seed, **kwargs)
         return Xtr, ytr, Xte, yte
@@ -1014,7 +1036,7 @@ def fetch(name, data_home=None, mirrors=None, verbose=1) -> Path:
         raise ValueError(f"{why}; fetch downloads {', '.join(map(repr, DOWNLOADS))}")
     if isinstance(verbose, bool):
         verbose = int(verbose)
-    verbose = _check_int(verbose, "verbose", 0)
+    verbose = check_int(verbose, "verbose", 0)
     spec = DOWNLOADS[key]
     mirrors = spec.mirrors if mirrors is None else _check_mirrors(mirrors)
     folder = _home_cache(key) if data_home is None else Path(data_home).expanduser() / key
@@ -1058,7 +1080,7 @@ def stratified_subset(X, y, n, seed=0):
     order. Returns (X_subset, y_subset) as copies.
     """
     X, y = _check_pair(X, y)
-    n = _check_int(n, "n", 1, len(y))
+    n = check_int(n, "n", 1, len(y))
     rng = check_random_state(seed)
     classes, counts = np.unique(y, return_counts=True)
     # Integer arithmetic keeps the rounding exact: class c's quota is n * counts[c] / len(y).
@@ -1082,8 +1104,8 @@ def first_n_tiled(X, y, n, epoch_length):
     the last copy is cut short if epoch_length is not a multiple of n.
     """
     X, y = _check_pair(X, y)
-    n = _check_int(n, "n", 1, len(y))
-    epoch_length = _check_int(epoch_length, "epoch_length", n)
+    n = check_int(n, "n", 1, len(y))
+    epoch_length = check_int(epoch_length, "epoch_length", n)
     index = np.arange(epoch_length) % n
     return X[index], y[index]
 
@@ -1122,7 +1144,7 @@ def label_noise(y, fraction, n_classes=None, seed=0) -> np.ndarray:
                 f"y only holds class {n_classes - 1}, so there is no other class to switch to; "
                 "pass n_classes (at least 2) to say how many classes there are"
             )
-    n_classes = _check_int(n_classes, "n_classes", 2)
+    n_classes = check_int(n_classes, "n_classes", 2)
     y = check_y(y, n_classes=n_classes)
     rng = check_random_state(seed)
     n_changed = round(fraction * len(y))

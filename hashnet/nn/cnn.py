@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hashnet._validation import check_dtype, check_seed
+from hashnet._validation import check_dtype, check_int, check_seed
 from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
 from hashnet.nn.layers import BatchNorm, Dense, Dropout, activation_layer
 from hashnet.nn.model import Sequential
@@ -98,9 +98,9 @@ class CNN(Sequential):
         32@7x7. Each block halves the image, so it needs at least 2**len(widths) pixels a side.
         """
         _, height, width = _image_shape(input_shape)
-        widths = [int(w) for w in np.atleast_1d(widths)]
-        if not widths or min(widths) < 1:
-            raise ValueError(f"widths must be positive channel counts, got {widths}")
+        widths = [check_int(w, "a VGG block's width", 1) for w in np.atleast_1d(widths).tolist()]
+        if not widths:
+            raise ValueError("widths must list at least one block's channel count")
         if min(height, width) < 2 ** len(widths):
             raise ValueError(
                 f"{len(widths)} VGG blocks halve the image {len(widths)} times and need at least "
@@ -108,19 +108,18 @@ class CNN(Sequential):
             )
         if head not in ("flatten", "gap"):
             raise ValueError(f"head must be 'flatten' or 'gap', got {head!r}")
-        if int(convs_per_block) < 1:
-            raise ValueError(f"convs_per_block must be >= 1, got {convs_per_block}")
+        convs_per_block = check_int(convs_per_block, "convs_per_block", 1)
         layers = []
         for channels in widths:
-            for _ in range(int(convs_per_block)):
+            for _ in range(convs_per_block):
                 layers.append(Conv2D(channels, 3, padding=1))
                 if batchnorm:
                     layers.append(BatchNorm())
                 layers.append(activation_layer(activation, alpha))
             layers.append(MaxPool2D(2))
         layers.append(Flatten() if head == "flatten" else GlobalAvgPool2D())
-        for units in np.atleast_1d(dense if dense is not None else ()):
-            layers.append(Dense(int(units)))
+        for units in np.atleast_1d(dense if dense is not None else ()).tolist():
+            layers.append(Dense(units))
             layers.append(activation_layer(activation, alpha))
             if dropout > 0:
                 layers.append(Dropout(dropout))
@@ -142,19 +141,15 @@ class CNN(Sequential):
 
 def _image_shape(input_shape):
     shape = tuple(np.atleast_1d(input_shape).tolist())
-    if len(shape) != 3 or min(shape) < 1:
+    if len(shape) != 3:
         raise ValueError(
             f"input_shape must be (channels, height, width) of positive sizes, got {input_shape!r}"
         )
-    return tuple(int(d) for d in shape)
+    return tuple(check_int(d, "each size of input_shape", 1) for d in shape)
 
 
 def _n_classes(n_classes):
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)):
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
-    return int(n_classes)
+    return check_int(n_classes, "n_classes", 2)
 
 
 def _pool_maker(pool):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hashnet._validation import check_int
 from hashnet.kernels import images as KI
 from hashnet.nn.layers import Layer
 
@@ -27,12 +28,6 @@ def _check_image_shape(layer, input_shape):
             f"shape {input_shape}; put it before any Flatten or Dense layer"
         )
     return input_shape
-
-
-def _positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class Conv2D(Layer):
@@ -48,10 +43,10 @@ class Conv2D(Layer):
 
     def __init__(self, filters: int, kernel_size: int = 3, stride: int = 1, padding: int = 0):
         super().__init__()
-        self.filters = _positive_int(filters, "filters")
-        self.kernel_size = _positive_int(kernel_size, "kernel_size")
-        self.stride = _positive_int(stride, "stride")
-        self.padding = _positive_int(padding, "padding", 0)
+        self.filters = check_int(filters, "filters", 1)
+        self.kernel_size = check_int(kernel_size, "kernel_size", 1)
+        self.stride = check_int(stride, "stride", 1)
+        self.padding = check_int(padding, "padding", 0)
 
     def build(self, input_shape, dtype, rng):
         channels, height, width = _check_image_shape(self, input_shape)
@@ -113,8 +108,8 @@ class _Pool(Layer):
 
     def __init__(self, pool_size: int = 2, stride: int | None = None):
         super().__init__()
-        self.pool_size = _positive_int(pool_size, "pool_size")
-        self.stride = self.pool_size if stride is None else _positive_int(stride, "stride")
+        self.pool_size = check_int(pool_size, "pool_size", 1)
+        self.stride = self.pool_size if stride is None else check_int(stride, "stride", 1)
 
     def build(self, input_shape, dtype, rng):
         channels, height, width = _check_image_shape(self, input_shape)

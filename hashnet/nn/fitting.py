@@ -13,21 +13,13 @@ import warnings
 
 import numpy as np
 
-from hashnet._validation import check_y
-
-
-def check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+from hashnet._validation import check_int, check_y
 
 
 def check_checkpoints(checkpoints, epochs):
     if checkpoints is None:
         checkpoints = ()
-    checkpoints = {
-        check_count(e, "checkpoint epoch", 0) for e in np.atleast_1d(checkpoints).tolist()
-    }
+    checkpoints = {check_int(e, "checkpoint epoch", 0) for e in np.atleast_1d(checkpoints).tolist()}
     late = sorted(e for e in checkpoints if e > epochs)
     if late:
         raise ValueError(f"checkpoint epochs {late} are beyond epochs={epochs}")
@@ -44,10 +36,10 @@ def check_fit_arguments(net, X, y, validation_data, epochs, batch_size, patience
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         Xv = net._check_X(validation_data[0], "X_val")
         validation_data = Xv, check_y(validation_data[1], Xv.shape[0], net.n_classes, "y_val")
-    epochs = check_count(epochs, "epochs", 0)
-    batch_size = check_count(batch_size, "batch_size", 1)
+    epochs = check_int(epochs, "epochs", 0)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if patience is not None:
-        patience = check_count(patience, "patience", 1)
+        patience = check_int(patience, "patience", 1)
     return (
         X,
         y,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hashnet._validation import check_random_state
+from hashnet._validation import check_int, check_random_state
 from hashnet.kernels import cpu as K
 
 
@@ -53,6 +53,11 @@ class Layer:
         """The constructor arguments, so a saved model can be rebuilt."""
         return {}
 
+    def check_state(self, name: str, value: np.ndarray) -> str | None:
+        """What is wrong with `value` as this layer's state `name` beyond its shape and
+        finiteness (which the model checks), or None. Loading a model asks its layers."""
+        return None
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
@@ -73,9 +78,7 @@ class Dense(Layer):
 
     def __init__(self, units: int):
         super().__init__()
-        if int(units) < 1:
-            raise ValueError(f"Dense needs at least one unit, got units={units}")
-        self.units = int(units)
+        self.units = check_int(units, "Dense units", 1)
         # When Sequential puts an activation right after this layer, the activation adds our
         # bias inside its own kernel (one pass over memory instead of two).
         self.bias_in_activation = False
@@ -255,6 +258,11 @@ class BatchNorm(Layer):
             self.grads["beta"],
         )
         return dx.reshape(shape)
+
+    def check_state(self, name, value):
+        if name == "running_var" and value.min() < 0:
+            return "a variance is negative"
+        return None
 
     def config(self):
         return {"momentum": self.momentum, "eps": self.eps}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from hashnet import kernels
 from hashnet._io import atomic_path
-from hashnet._validation import check_dtype, check_seed, check_X, check_y
+from hashnet._validation import check_dtype, check_int, check_seed, check_X, check_y
 from hashnet.nn.fitting import FitLog, check_fit_arguments, fit_streams, streams
 from hashnet.nn.layers import (
     BatchNorm,
@@ -61,10 +62,9 @@ class Sequential:
                 "a layer already belongs to another model (it holds that model's weights); "
                 "build new layer objects for each model"
             )
-        if isinstance(input_shape, (int, np.integer)):
-            input_shape = (int(input_shape),)
-        self.input_shape = tuple(int(d) for d in input_shape)
-        if not self.input_shape or min(self.input_shape) < 1:
+        sizes = np.atleast_1d(np.asarray(input_shape, dtype=object)).tolist()
+        self.input_shape = tuple(check_int(d, "each size of input_shape", 1) for d in sizes)
+        if not self.input_shape:
             raise ValueError(f"input_shape must be positive sizes, got {input_shape}")
         self.seed = check_seed(seed)
         self.dtype = check_dtype(dtype)
@@ -326,27 +326,60 @@ class Sequential:
         return [layer.params[name].copy() for layer, name in self._named_params()]
 
     def set_weights(self, weights) -> None:
-        """Load parameters given in the order and shapes of `get_weights()`."""
+        """Load parameters given in the order and shapes of `get_weights()`; every entry must
+        be a finite real number. Nothing changes unless every array passes."""
+        self._assign(weights)
+
+    def _assign(self, weights, states=None, allow_nonfinite=False):
+        """Check, then copy in, the parameters and (when given) the state arrays (batch-norm
+        statistics). A ValueError or TypeError names the first array that is wrong.
+
+        allow_nonfinite lets NaN/inf through: only for restoring a diverged model on purpose.
+        """
         named = self._named_params()
         weights = list(weights)
         if len(weights) != len(named):
             raise ValueError(
                 f"expected {len(named)} arrays (see get_weights()), got {len(weights)}"
             )
-        arrays = []
-        for i, ((layer, name), w) in enumerate(zip(named, weights)):
-            w = np.asarray(w)
-            target = layer.params[name]
-            if w.shape != target.shape:
+        slots = [
+            (layer, name, "weight", i, w)
+            for i, ((layer, name), w) in enumerate(zip(named, weights))
+        ]
+        if states is not None:
+            state_slots = [(layer, name) for layer in self.layers for name in layer.state]
+            states = list(states)
+            if len(states) != len(state_slots):
                 raise ValueError(
-                    f"weight {i} ({type(layer).__name__}.{name}) has shape {w.shape}, "
-                    f"expected {target.shape}"
+                    f"expected {len(state_slots)} state arrays (batch-norm statistics), got "
+                    f"{len(states)}"
                 )
-            if not np.isfinite(w).all():
-                raise ValueError(f"weight {i} ({type(layer).__name__}.{name}) is not finite")
-            arrays.append(w)
-        for (layer, name), w in zip(named, arrays):
-            layer.params[name][...] = w
+            slots += [
+                (layer, name, "state", i, s)
+                for i, ((layer, name), s) in enumerate(zip(state_slots, states))
+            ]
+        checked = []
+        for layer, name, kind, i, value in slots:
+            label = f"{kind} {i} ({type(layer).__name__}.{name})"
+            target = (layer.params if kind == "weight" else layer.state)[name]
+            value = np.asarray(value)
+            if not (np.issubdtype(value.dtype, np.number) and np.isrealobj(value)):
+                raise TypeError(f"{label} must hold real numbers, got dtype {value.dtype}")
+            if value.shape != target.shape:
+                raise ValueError(f"{label} has shape {value.shape}, expected {target.shape}")
+            if not (allow_nonfinite or np.isfinite(value).all()):
+                raise ValueError(f"{label} is not finite")
+            problem = layer.check_state(name, value) if kind == "state" else None
+            if problem:
+                raise ValueError(f"{label}: {problem}")
+            checked.append((target, value))
+        for target, value in checked:
+            target[...] = value
+
+    def is_finite(self) -> bool:
+        """False when some weight or statistic is NaN or infinite (a diverged training)."""
+        arrays = [self._flat_params, *self._state_arrays()]
+        return all(np.isfinite(a).all() for a in arrays)
 
     def gradients(self, X, y, training=False) -> list[np.ndarray]:
         """d(mean cross-entropy)/d(parameters) on (X, y), in the layout of `get_weights()`.
@@ -373,16 +406,19 @@ class Sequential:
             self.checkpoints_[epoch] = self.save(Path(folder) / f"epoch_{epoch:04d}.npz")
 
     def checkpoint(self, epoch):
-        """A new model holding the weights snapshotted after `epoch` epochs of the last fit."""
+        """A new model holding the weights snapshotted after `epoch` epochs of the last fit.
+
+        A snapshot taken after the training diverged comes back with a RuntimeWarning (its
+        weights are NaN or infinite, so its predictions mean nothing)."""
         if epoch not in self.checkpoints_:
             raise ValueError(f"no checkpoint for epoch {epoch}; have {sorted(self.checkpoints_)}")
         snapshot = self.checkpoints_[epoch]
         if isinstance(snapshot, Path):
             return load(snapshot)
         model = _from_config(self._config())
-        model.set_weights(snapshot[0])
-        for s, saved in zip(model._state_arrays(), snapshot[1]):
-            s[...] = saved
+        model._assign(snapshot[0], snapshot[1], allow_nonfinite=True)
+        if not model.is_finite():
+            warnings.warn(_diverged_warning(f"the checkpoint of epoch {epoch}"), RuntimeWarning, 2)
         return model
 
     # --- saving --------------------------------------------------------------------------
@@ -400,12 +436,15 @@ class Sequential:
         """Save architecture, weights and batch-norm statistics to an .npz file (no pickle).
 
         The file is written under a temporary name and renamed, so an interrupted save never
-        leaves half a file. Returns the path.
+        leaves half a file. A model whose training diverged (NaN or infinite weights) is saved
+        too, marked as diverged, so that a run's last checkpoint can still be inspected;
+        `hashnet.load` reads it back with a warning. Returns the path.
         """
         path = Path(path)
         arrays = {
             "format_version": np.array(FORMAT_VERSION),
             "config": np.array(json.dumps(self._config())),
+            "diverged": np.array(not self.is_finite()),
         }
         for i, w in enumerate(self.get_weights()):
             arrays[f"weight_{i}"] = w
@@ -457,13 +496,16 @@ class MLP(Sequential):
             raise ValueError("depth needs width (the total number of hidden units)")
         hidden = (100,) if hidden is None else hidden
         hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
+        hidden = tuple(check_int(h, "each hidden layer size", 1) for h in hidden)
+        input_dim = check_int(input_dim, "input_dim", 1)
+        n_classes = check_int(n_classes, "n_classes", 2)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be a rate in [0, 1), got {dropout}")
         activation_layer(activation, alpha)  # a bad name fails here, even with no hidden layer
         self._kwargs = dict(
-            input_dim=int(input_dim),
-            hidden=[int(h) for h in hidden],
-            n_classes=int(n_classes),
+            input_dim=input_dim,
+            hidden=list(hidden),
+            n_classes=n_classes,
             activation=activation,
             batchnorm=bool(batchnorm),
             dropout=float(dropout),
@@ -480,7 +522,7 @@ class MLP(Sequential):
             if dropout > 0:
                 layers.append(Dropout(dropout))
         layers.append(Dense(n_classes))
-        super().__init__(layers, (int(input_dim),), seed=seed, dtype=dtype)
+        super().__init__(layers, (input_dim,), seed=seed, dtype=dtype)
         self.hidden = tuple(hidden)
 
     def _config(self):
@@ -494,9 +536,12 @@ class MLP(Sequential):
 def split_width(width, depth):
     """Split a total of `width` hidden units evenly over `depth` layers, the study's convention
     (any remainder goes to the first layers): split_width(100, 3) == (34, 33, 33)."""
-    width, depth = int(width), int(depth)
-    if depth < 1 or width < depth:
-        raise ValueError(f"need depth >= 1 and width >= depth, got width={width}, depth={depth}")
+    depth = check_int(depth, "depth", 1)
+    width = check_int(width, "width", 1)
+    if width < depth:
+        raise ValueError(
+            f"need width >= depth (at least one unit per layer), got width={width}, depth={depth}"
+        )
     return tuple(width // depth + (i < width % depth) for i in range(depth))
 
 
@@ -511,36 +556,65 @@ def _from_config(config):
 
 
 def load(path):
-    """Load a model saved with `save` (architecture, weights and batch-norm statistics)."""
+    """Load a model saved with `save` (architecture, weights and batch-norm statistics).
+
+    Every array is checked before the model is used: a file that is not a hashnet model, or
+    one whose weights or statistics are damaged (wrong shapes, NaN, a negative variance), is a
+    ValueError naming the file. A model saved after its training diverged loads with a
+    RuntimeWarning.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
+
+    def refuse(problem):
+        return ValueError(f"{path} is not a readable hashnet model file: {problem}")
+
     try:
-        with np.load(path, allow_pickle=False) as f:
-            version = int(f["format_version"])
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        # np.load reports a file that is not an .npz as "pickled data": say what it means here.
+        raise refuse(exc) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise refuse("it holds a single array (.npy), not a model archive (.npz)")
+    try:
+        with archive as f:
+            for key in ("format_version", "config"):
+                if key not in f.files:
+                    raise refuse(f"no {key!r} entry")
+            version = f["format_version"]
+            if version.shape != () or not np.issubdtype(version.dtype, np.integer):
+                raise refuse(f"format_version must be one integer, got {version!r}")
+            version = int(version)
+            if version != FORMAT_VERSION:
+                raise ValueError(
+                    f"{path} has model format version {version}; this hashnet reads version "
+                    f"{FORMAT_VERSION}"
+                )
             config = json.loads(str(f["config"]))
+            if not isinstance(config, dict):
+                raise refuse(f"its config is a JSON {type(config).__name__}, not an object")
             weights = [f[f"weight_{i}"] for i in range(sum(k.startswith("weight_") for k in f))]
             states = [f[f"state_{i}"] for i in range(sum(k.startswith("state_") for k in f))]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        # np.load reports a file that is not an .npz as "pickled data": say what it means here.
-        raise ValueError(f"{path} is not a readable hashnet model file ({exc})") from None
-    if version != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has model format version {version}; this hashnet reads version "
-            f"{FORMAT_VERSION}"
-        )
+            flag = f["diverged"] if "diverged" in f.files else np.array(False)
+            diverged = flag.shape == () and bool(flag)
+    except (OSError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
+        raise refuse(exc) from None
     try:
         model = _from_config(config)
-        model.set_weights(weights)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path} is not a readable hashnet model file ({exc})") from None
-    if len(states) != len(model._state_arrays()):
-        raise ValueError(
-            f"{path} holds {len(states)} state arrays, expected {len(model._state_arrays())}"
-        )
-    for s, saved in zip(model._state_arrays(), states):
-        s[...] = saved
+        model._assign(weights, states, allow_nonfinite=diverged)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise refuse(exc) from None
+    if diverged:
+        warnings.warn(_diverged_warning(str(path)), RuntimeWarning, 2)
     return model
+
+
+def _diverged_warning(what):
+    return (
+        f"{what} holds a model whose training diverged: some weights are NaN or infinite, so "
+        "its predictions and codes mean nothing"
+    )
 
 
 def _check_device(device):

@@ -9,6 +9,8 @@ batch-norm parameters are not decayed). The penalty is not part of the reported 
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 
 import numpy as np
 
@@ -120,7 +122,28 @@ def make_schedule(schedule):
     if schedule is None:
         return lambda epoch: 1.0
     if callable(schedule):
-        return schedule
+        return _checked(schedule)
     if schedule == "step":
         return step_schedule()
     raise ValueError(f"unknown lr_schedule {schedule!r}; expected None, 'step' or a callable")
+
+
+def _checked(schedule):
+    """Wrap a user's schedule so that a multiplier that would not train sensibly is an error:
+    a negative one would climb the loss (gradient ascent), NaN or inf would wreck the weights."""
+
+    def multiplier(epoch: int) -> float:
+        value = schedule(epoch)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(
+                f"lr_schedule({epoch}) returned {value!r}; expected a number (the multiplier "
+                "of the base learning rate)"
+            )
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"lr_schedule({epoch}) returned {value}; a learning-rate multiplier must be a "
+                "finite number >= 0"
+            )
+        return float(value)
+
+    return multiplier
