@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _tolerance import assert_close
 
 from hashnet.codes import Codes
 from hashnet.probes import knn as knn_module
@@ -100,7 +101,11 @@ def test_euclidean_matches_brute_force(integer_valued, k, monkeypatch):
     D = ((query[:, None, :] - train[None, :, :]) ** 2).sum(axis=2)
     ref_idx, ref_d2 = brute_knn(D, k)
     np.testing.assert_array_equal(idx, ref_idx)
-    np.testing.assert_allclose(dist, np.sqrt(ref_d2), rtol=1e-10, atol=1e-7)
+    # Squared distances come from ||q||^2 - 2 q.t + ||t||^2, which cancels to ~0 for close
+    # points: compare them against the size of those terms (the square root would turn a
+    # rounding error e of a zero distance into sqrt(e)).
+    size = 2 * ((query**2).sum(axis=1)[:, None] + (train**2).sum(axis=1)[ref_idx])
+    assert_close(dist**2, ref_d2, scale=size)
     np.testing.assert_array_equal(model.predict(query), brute_vote(y[ref_idx]))
 
 
