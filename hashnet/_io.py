@@ -51,3 +51,51 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+# --- output paths, checked before any work, so that a long run cannot fail at its very end ---
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_can_create_in(folder: Path, what) -> None:
+    """Create and remove a scratch folder in `folder`: the one test that holds for read-only
+    mounts, permissions, root and pseudo file systems alike."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".hashnet-check-", dir=folder))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ValueError(f"{what}: cannot write into {folder} ({reason})") from None
+
+
+def check_output_folder(path, option="--out") -> Path:
+    """Check that `path` is, or can be made, a folder hashnet can write into; nothing is
+    created. Raises ValueError saying what is wrong. Returns the path."""
+    path = Path(path).expanduser()
+    what = f"{option} {path}"
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} is a file, not a folder")
+    existing = _nearest_existing(path)
+    if not existing.is_dir():
+        raise ValueError(f"{what}: {existing} is a file, not a folder")
+    _check_can_create_in(existing, what)
+    return path
+
+
+def check_output_file(path, option) -> Path:
+    """Check that a file can be written at `path` (it is not a folder, and its folder exists or
+    can be made and is writable); nothing is created. Returns the path."""
+    path = Path(path).expanduser()
+    what = f"{option} {path}"
+    if path.is_dir():
+        raise ValueError(f"{what} is a folder; give a file name")
+    existing = _nearest_existing(path.parent)
+    if not existing.is_dir():
+        raise ValueError(f"{what}: {existing} is a file, not a folder")
+    _check_can_create_in(existing, what)
+    return path

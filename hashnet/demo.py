@@ -22,12 +22,11 @@ thread unless --threads says otherwise: on a busy 2-core machine that is the fas
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import numbers
 import os
 import sys
 import time
-from pathlib import Path
 
 TOY = "spirals"
 TOY_HIDDEN = (100, 100)
@@ -68,8 +67,14 @@ def run(out="hashnet-demo", quick=False, seed=0, threads=1) -> dict:
     record per width), "fashion-mnist-mini" (the MLP 784-100-10), "files" (the figures written,
     absolute paths, in order) and "seconds".
     """
+    from hashnet._io import check_output_folder
+
+    # Checked first: a bad folder or seed would otherwise surface only after a step has run.
+    out = check_output_folder(out, "out").resolve()
+    for name, value, low in (("seed", seed, 0), ("threads", threads, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     settings = SETTINGS["quick" if quick else "full"]
-    out = Path(out).expanduser().resolve()
     start = time.perf_counter()
     print("hashnet demo: do trained ReLU networks behave as hash encoders?")
     print(f"(figures go to {out}{', quick mode' if quick else ''})")
@@ -287,8 +292,12 @@ def _threads(n):
         numba.set_num_threads(before)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
+def main(argv=None) -> int:
+    """Run the demo from the command line; returns the exit status (2, with one `error: ...`
+    line on stderr, for a bad argument, before anything runs)."""
+    from hashnet.experiments.cli import ArgumentParser, add_debug, integer, run_main
+
+    parser = ArgumentParser(
         prog="python -m hashnet.demo",
         description="Train small ReLU networks and see them behave as hash encoders: exact "
         "linear regions, codes, probes and a width sweep, with figures.",
@@ -297,11 +306,20 @@ def main(argv=None):
     parser.add_argument(
         "--quick", action="store_true", help="fewer epochs and widths (for tests); same figures"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of data, networks and probes")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS and Numba threads (default 1)")
-    args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error("--threads must be at least 1")
+    parser.add_argument(
+        "--seed", type=integer(0), default=0, help="seed of data, networks and probes"
+    )
+    parser.add_argument(
+        "--threads", type=integer(1), default=1, help="BLAS and Numba threads (default 1)"
+    )
+    add_debug(parser, top=True)
+    return run_main(parser, argv, _main)
+
+
+def _main(args) -> int:
+    from hashnet._io import check_output_folder
+
+    check_output_folder(args.out, "--out")  # run() checks it too, naming it "out"
     if "numpy" not in sys.modules:
         # BLAS reads its thread count once, when NumPy loads (later, `_threads` needs the
         # optional threadpoolctl to change it).

@@ -19,6 +19,8 @@ stored records, so trying other thresholds recomputes nothing.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -50,6 +52,18 @@ def classify_regime(rr_train, accuracy, rr_threshold=RR_THRESHOLD, acc_threshold
     return REGIMES[2]
 
 
+def check_rule(metric=METRIC, rr_threshold=RR_THRESHOLD, acc_threshold=ACC_THRESHOLD) -> None:
+    """Raise ValueError (TypeError for a non-number) unless `metric` is one of METRICS and
+    both thresholds are fractions in [0, 1]; NaN is not one."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    for name, value in (("rr_threshold", rr_threshold), ("acc_threshold", acc_threshold)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+        if not 0 <= value <= 1:  # also False for NaN
+            raise ValueError(f"{name} must be a fraction in [0, 1], got {value!r}")
+
+
 def phase_cells(rows, metric=METRIC, rr_threshold=RR_THRESHOLD, acc_threshold=ACC_THRESHOLD):
     """Classify every (sample size, width, epoch) cell of the rows; returns one dict per cell.
 
@@ -59,13 +73,7 @@ def phase_cells(rows, metric=METRIC, rr_threshold=RR_THRESHOLD, acc_threshold=AC
     Each cell holds the keys of CELL_COLUMNS, the mean and std over repeats of rr_train and of
     the metric, and "regime".
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    if not 0 <= rr_threshold <= 1 or not 0 <= acc_threshold <= 1:
-        raise ValueError(
-            f"thresholds are fractions in [0, 1], got rr_threshold={rr_threshold}, "
-            f"acc_threshold={acc_threshold}"
-        )
+    check_rule(metric, rr_threshold, acc_threshold)
     cells = []
     for row in summarize(rows, metrics=["rr_train", metric]):
         rr, acc = row["rr_train_mean"], row[f"{metric}_mean"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hashnet._io import check_output_folder
 from hashnet.experiments import phase as _phase
 from hashnet.experiments.figures import plot_kind
 from hashnet.experiments.runner import sweep
@@ -61,6 +62,9 @@ def reproduce(kind, out, *, shard=None, verbose=1, band="std", **sweep_args) -> 
     """
     if kind == "phase":
         raise ValueError("the phase sweep has its own figure: use phase_chart()")
+    if band not in ("std", "minmax"):  # the figure comes last: check now, not after the sweep
+        raise ValueError(f"band must be 'std' or 'minmax', got {band!r}")
+    check_output_folder(out, "out")
     rows, files = _sweep_and_tables(kind, out, shard, verbose, sweep_args)
     if files is None:
         return {"rows": rows, "files": []}
@@ -87,6 +91,9 @@ def phase_chart(
     Other arguments as in `hashnet.experiments.sweep` (e.g. quick=True, width=[...],
     sample_size=[...], snapshots=[...] to change the cube). Returns {"rows", "cells", "files"}.
     """
+    # The rule is applied once the sweep is done: a bad one must not waste the sweep.
+    _phase.check_rule(metric, rr_threshold, acc_threshold)
+    check_output_folder(out, "out")
     rows, files = _sweep_and_tables("phase", out, shard, verbose, sweep_args)
     if files is None:
         return {"rows": rows, "cells": [], "files": []}
