@@ -53,6 +53,7 @@ _USER_ERRORS = (
     PermissionError,
     NotADirectoryError,
     IsADirectoryError,
+    ChildProcessError,  # a sweep's worker process died: resumable, not a bug
 )
 
 

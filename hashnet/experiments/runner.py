@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
+import numbers
 import os
+import signal
 import sys
 import time
-from pathlib import Path
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 
 import numpy as np
@@ -29,7 +32,14 @@ from hashnet.experiments.grid import (
     select_shard,
     varying_keys,
 )
-from hashnet.experiments.store import lookup, read_record, records_dir, report, write_record
+from hashnet.experiments.store import (
+    check_out,
+    lookup,
+    read_record,
+    records_dir,
+    report,
+    write_record,
+)
 from hashnet.experiments.table import rows_from_records
 
 # Independent random streams of one run, derived from (seed, repeat, stream number).
@@ -154,7 +164,10 @@ def train_and_measure(config, device="cpu") -> dict:
     Returns {"points": [...], "info": {...}}: one point per snapshot epoch of this one run
     (epoch 0 is the untrained network), or a single point after the last epoch when the
     configuration has no snapshots. Each point is the `hashnet.encoding_properties` record
-    plus its "epoch".
+    plus its "epoch". When training diverges, the snapshots from the diverged epoch on are
+    all measured on the network training ended with (losses None, like the single point of
+    a run without snapshots), and info["diverged_epoch"] says when the loss stopped being
+    finite: the run is stored like any other and a resumed sweep skips it.
     """
     from hashnet.nn.model import MLP
     from hashnet.properties import encoding_properties
@@ -187,13 +200,9 @@ def train_and_measure(config, device="cpu") -> dict:
         device=device,
     )
     train_seconds = time.perf_counter() - start
-    points, missing = [], []
-    for epoch in snapshots or [config["epochs"]]:
-        if snapshots and epoch not in net.checkpoints_:  # training diverged before it
-            missing.append(epoch)
-            continue
-        model = net.checkpoint(epoch) if snapshots else net
-        properties = encoding_properties(
+
+    def measure(model):
+        return encoding_properties(
             model,
             data.X_train,
             data.y_train,
@@ -207,6 +216,19 @@ def train_and_measure(config, device="cpu") -> dict:
             seed=run_seed(config, "probes"),
             device=device,
         )
+
+    points, at_end = [], None
+    for epoch in snapshots or [config["epochs"]]:
+        if snapshots and _finite_checkpoint(net, epoch):
+            properties = measure(net.checkpoint(epoch))
+        else:
+            # No snapshots, or training diverged at or before this snapshot (its weights are
+            # not finite, or training stopped before it): measure the network training ended
+            # with, as a run without snapshots does. Its losses are not finite and are stored
+            # as None, which marks the point as diverged in the tables.
+            if at_end is None:
+                at_end = measure(net)
+            properties = at_end
         points.append({"epoch": epoch, **properties})
     info = {
         **data.info,
@@ -216,9 +238,31 @@ def train_and_measure(config, device="cpu") -> dict:
         "seconds": time.perf_counter() - start,
         "device": device,
     }
-    if missing:
-        info["missing_snapshots"] = missing
+    diverged = [
+        e for e, loss in zip(net.history_["epoch"], net.history_["loss"]) if not np.isfinite(loss)
+    ]
+    if diverged:
+        info["diverged_epoch"] = diverged[0]
     return {"points": points, "info": info}
+
+
+def _finite_checkpoint(net, epoch) -> bool:
+    """Whether `net` kept a snapshot of `epoch` and every array in it is finite.
+
+    The snapshot of the epoch whose loss diverged is taken before the loss is checked, so it
+    can hold NaN or infinity; such weights cannot be loaded into a new model (nor would they
+    say anything about encoding), so they are detected here, before any restoring.
+    """
+    if epoch not in net.checkpoints_:
+        return False
+    stack = [net.checkpoints_[epoch]]  # in memory: (weights, batch-norm statistics)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray) and not np.isfinite(item).all():
+            return False
+    return True
 
 
 def _execute(task):
@@ -241,17 +285,47 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def check_workers(jobs, threads) -> None:
+    """Raise ValueError unless jobs is an integer >= 1 and threads None or an integer >= 1.
+    Checked before any work: 0 or a negative count means nothing sensible, and passed on
+    to the thread variables it would make Numba fail inside every worker."""
+    if not _is_count(jobs):
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if threads is not None and not _is_count(threads):
+        raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
+
+
 def _init_worker(threads):
-    """Runs first in every worker: Numba's threads (BLAS read its variable at start-up)."""
+    """Runs first in every worker process, including any the pool starts late.
+
+    The thread variables are already set when a worker starts (`_thread_env`, which BLAS
+    reads when it loads); setting them here as well, with Numba's count and, when
+    threadpoolctl is installed, BLAS's count at run time, keeps a worker to `threads`
+    whatever environment it was started from. Ctrl-C is left to the parent, which stops the
+    workers: otherwise every worker would print its own KeyboardInterrupt traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update({k: str(threads) for k in _THREAD_VARS})
     import numba
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: BLAS keeps the count it read from the environment
+        return
+    threadpool_limits(threads)
 
 
 @contextlib.contextmanager
 def _thread_env(threads):
-    """Set the thread-count variables while worker processes start (they inherit them), so N
-    workers with T threads each use N x T cores; the parent's environment is restored after."""
+    """Set the thread-count variables while the worker pool lives: a worker inherits the
+    environment of the moment it is started, which for a pool may be after the first task,
+    so N workers with T threads each use N x T cores. The parent's values are restored after
+    (its own BLAS and Numba read theirs long before)."""
     saved = {k: os.environ.get(k) for k in _THREAD_VARS}
     os.environ.update({k: str(threads) for k in _THREAD_VARS})
     try:
@@ -262,6 +336,37 @@ def _thread_env(threads):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _worker_pool(jobs, threads):
+    """`jobs` worker processes (started with "spawn"), `threads` threads each.
+
+    A process pool from concurrent.futures, because it fails loudly: when a worker dies (killed,
+    out of memory, or failing at start-up) every waiting result raises BrokenProcessPool,
+    where a multiprocessing.Pool would quietly start another worker and wait forever for the
+    lost task. When the block is left by an exception, the workers still running are stopped,
+    so nothing goes on computing behind the caller's back.
+    """
+    with _thread_env(threads):
+        pool = ProcessPoolExecutor(
+            jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(threads,),
+        )
+        try:
+            yield pool
+        except BaseException:
+            terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+            if terminate is not None:
+                terminate()
+            else:
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _duration(seconds) -> str:
@@ -330,27 +435,29 @@ def run_configs(
     configs : list of configuration dicts (see hashnet.experiments.grid.DEFAULTS)
     out : output folder; records go to out/records/<config hash>.json
     jobs : 1 runs here; N > 1 runs N worker processes (started with "spawn"), each limited to
-        `threads` BLAS/Numba threads (default: the available cores divided by N)
-    threads : threads per worker; giving it with jobs=1 runs one worker process, since BLAS
-        fixes its thread count when it is loaded
+        `threads` BLAS/Numba threads (default: the available cores divided by N); an integer
+        >= 1, else ValueError before any work
+    threads : threads per worker (None or an integer >= 1); giving it with jobs=1 runs one
+        worker process, since BLAS fixes its thread count when it is loaded
     run : the function config -> {"points": [...], "info": {...}} (default train_and_measure;
         it must be a module-level function when jobs > 1)
     label_keys : config keys shown in the progress lines (default: those that vary)
     device : "cpu" or "cuda", passed to `run` as device= when it is not "cpu"
     Damaged records are reported and recomputed. A run that raises stops everything after the
-    finished runs are stored: running again resumes where it stopped.
+    finished runs are stored, and so does a worker process that dies (ChildProcessError): running
+    again resumes where it stopped.
     """
     from hashnet.gpu import check_device
 
+    check_workers(jobs, threads)
     check_device(device)  # without a GPU, say so now rather than in every run
+    out = check_out(out)
     configs = [normalise_config(c) for c in configs]
     run = train_and_measure if run is None else run
     if device != "cpu":
         run = functools.partial(run, device=device)
-    out = Path(out)
     if label_keys is None:
         label_keys = varying_keys(configs)
-    jobs = max(1, int(jobs))
     records, todo, damaged, seen = {}, [], [], set()
     for config in configs:
         if config_hash(config) in seen:  # listed twice: run once
@@ -384,17 +491,20 @@ def run_configs(
                 records[record["config_hash"]] = record
                 progress.update(record, seconds)
         else:
-            context = multiprocessing.get_context("spawn")
-            with _thread_env(threads):
-                pool = context.Pool(jobs, initializer=_init_worker, initargs=(threads,))
-            try:
-                for record, seconds in pool.imap_unordered(_execute, tasks):
+            with _worker_pool(jobs, threads) as pool:
+                futures = [pool.submit(_execute, task) for task in tasks]
+                for future in as_completed(futures):
+                    try:
+                        record, seconds = future.result()
+                    except BrokenProcessPool:
+                        raise ChildProcessError(
+                            f"a worker process died (killed, out of memory, or failed to "
+                            f"start) after {progress.done} of {len(todo)} runs; the finished "
+                            f"ones are stored in {records_dir(out)}: run the same command "
+                            f"again to resume"
+                        ) from None
                     records[record["config_hash"]] = record
                     progress.update(record, seconds)
-                pool.close()
-            finally:
-                pool.terminate()
-                pool.join()
     except KeyboardInterrupt:
         print(
             f"\ninterrupted after {progress.done} of {len(todo)} runs; the finished ones are "
@@ -436,6 +546,7 @@ def sweep(
         rows = hn.experiments.sweep("width", out="runs/width", quick=True)
         [(r["width"], r["rr_train"]) for r in rows]
     """
+    check_workers(jobs, threads)
     configs = make_grid(kind, quick=quick, repeats=repeats, **grid)
     mine = select_shard(configs, shard)
     title = f"{kind} sweep"

@@ -9,15 +9,17 @@ the unit of work and of storage, so a record is either complete or absent:
   half-way leaves nothing behind and is simply run again next time;
 * the file name is the hash of the configuration, so rerunning a sweep finds what is done
   without any index file, and shards writing into one folder never touch the same file;
-* every record is checked when read (valid JSON, the expected keys, the hash of its
-  configuration equal to its file name and to the hash stored inside, one point per snapshot).
-  A record that fails is reported with its path and never used; the runner recomputes it.
+* every record is checked when read (a readable file of valid JSON, the expected keys, finite
+  numbers, the hash of its configuration equal to its file name and to the hash stored
+  inside, one point per snapshot). A record that fails is reported with its path and never
+  used; the runner recomputes it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
 import warnings
 from pathlib import Path
@@ -25,6 +27,7 @@ from pathlib import Path
 from hashnet import __version__
 from hashnet._io import atomic_write_bytes
 from hashnet.experiments.grid import config_hash, normalise_config
+from hashnet.properties import MEASURES
 
 FORMAT = "hashnet-sweep-record"
 VERSION = 1
@@ -44,6 +47,17 @@ class RecordError(ValueError):
 
 def records_dir(out) -> Path:
     return Path(out) / RECORDS
+
+
+def check_out(out) -> Path:
+    """Raise ValueError when `out` cannot hold a result store: it, or its records/ entry, is
+    there but is not a folder. Checked before any work, so that no run is lost at the end
+    for want of a place to store its record."""
+    out = Path(out)
+    for path in (out, records_dir(out)):
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} is a file, not a folder: it cannot hold sweep records")
+    return out
 
 
 def record_path(out, config) -> Path:
@@ -84,7 +98,56 @@ def write_record(out, config, result) -> Path:
     }
     check_record(record)
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
-    return atomic_write_bytes(record_path(out, config), text.encode())
+    path = record_path(out, config)
+    if path.is_dir():
+        _move_aside(path)
+    return atomic_write_bytes(path, text.encode())
+
+
+def _move_aside(path) -> Path:
+    """Rename a folder found where a record belongs, so the record can be written there. It
+    was reported as a damaged record when read; renaming it (instead of deleting it) keeps
+    whatever it holds, and the new name does not end in .json, so it is no record."""
+    n = 0
+    target = path.with_name(f"{path.name}.damaged")
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged{n}")
+    path.rename(target)
+    warnings.warn(
+        f"moved the folder {path} out of the way of its record, to {target}", stacklevel=3
+    )
+    return target
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _finite(value) -> bool:
+    """A number that is a finite float (an int too large for a float is not: the tables
+    compute with floats)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _non_finite(record):
+    """Where the first number of `record` that is not finite is (e.g. "points[2].rr_train"),
+    or None. Python's json reads NaN and Infinity, which a record never holds (it stores
+    None for them), so such a number comes from a hand edit. Walked with a stack, not by
+    recursion, so a deeply nested value cannot exhaust the interpreter's stack."""
+    stack = [("record", record)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+        elif _is_number(value) and not _finite(value):
+            return where
+    return None
 
 
 def check_record(record, name=None) -> None:
@@ -94,6 +157,9 @@ def check_record(record, name=None) -> None:
     """
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, found {type(record).__name__}")
+    where = _non_finite(record)
+    if where is not None:
+        raise ValueError(f"{where} is not a finite number")
     if record.get("format") != FORMAT or record.get("version") != VERSION:
         raise ValueError(
             f"not a {FORMAT} version {VERSION} (format {record.get('format')!r}, version "
@@ -124,34 +190,54 @@ def check_record(record, name=None) -> None:
         lacking = [k for k in needed if k not in point]
         if lacking:
             raise ValueError(f"point at epoch {point.get('epoch')} lacks {lacking}")
-        for key in needed:  # numbers; None stands for a value that was not finite
-            value = point[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
-                raise ValueError(f"point at epoch {point['epoch']}: {key} = {value!r}")
+        # The summaries and figures compute with these: numbers, or None for a value that
+        # was not finite (a diverged loss).
+        for key, value in point.items():
+            if key in needed or key in MEASURES or key.startswith("time_"):
+                if value is not None and not _is_number(value):
+                    raise ValueError(f"point at epoch {point['epoch']}: {key} = {value!r}")
     info = record.get("info", {})
     if not isinstance(info, dict):
         raise ValueError("'info' is not a JSON object")
     epochs = [p["epoch"] for p in points]
     expected = config["snapshots"] or [config["epochs"]]
-    skipped = info.get("missing_snapshots", [])
+    skipped = info.get("missing_snapshots", [])  # written by earlier versions of the runner
+    if not isinstance(skipped, list):
+        raise ValueError(f"info.missing_snapshots = {skipped!r} is not a list")
     if epochs != [e for e in expected if e not in skipped]:
         raise ValueError(f"points at epochs {epochs}, expected {expected}")
 
 
 def read_record(path) -> dict:
-    """Read and check one record file; raise RecordError (with the path) when it is unusable."""
+    """Read and check one record file; raise RecordError (with the path) when it is unusable.
+
+    This is the one place a stored record is read: whatever is found where a record should
+    be (a folder, an unreadable file, bytes that are not JSON, JSON nested too deeply to
+    parse, a hand edit) ends as a RecordError, which the callers report and then recompute
+    or leave out, never a traceback.
+    """
     path = Path(path)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise RecordError(path, "a folder, not a record file") from None
     except UnicodeDecodeError as exc:
         raise RecordError(path, f"not UTF-8 text ({exc})") from None
-    except json.JSONDecodeError as exc:
+    except OSError as exc:
+        raise RecordError(path, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        record = json.loads(text)
+    except RecursionError:
+        raise RecordError(path, "bad JSON, nested too deeply to be a record") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         raise RecordError(path, f"bad JSON, perhaps a partial file ({exc})") from None
     try:
         check_record(record, name=path.stem)
+        record["config"] = normalise_config(record["config"])
+    except RecursionError:  # copying a deeply nested configuration value
+        raise RecordError(path, "a value nested too deeply to be a record") from None
     except ValueError as exc:
         raise RecordError(path, str(exc)) from None
-    record["config"] = normalise_config(record["config"])
     return record
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hashnet._io import atomic_write_bytes
 from hashnet.experiments.grid import DEFAULTS
-from hashnet.experiments.store import record_path, report, scan, write_record
+from hashnet.experiments.store import check_out, lookup, report, scan, write_record
 from hashnet.properties import MEASURES
 
 _ROW_ONLY = ("snapshots",)  # per-run settings that the rows' "epoch" column already says
@@ -89,6 +89,7 @@ def _cell(value):
 
 def write_csv(rows, path, fieldnames=None) -> Path:
     """Write rows to a CSV file atomically (lists as JSON, None as an empty cell)."""
+    _check_table_path(path)
     fieldnames = columns(rows) if fieldnames is None else list(fieldnames)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -96,6 +97,13 @@ def write_csv(rows, path, fieldnames=None) -> Path:
     for row in rows:
         writer.writerow([_cell(row.get(k)) for k in fieldnames])
     return atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def _check_table_path(path) -> None:
+    """A folder where a table should go would only fail at the final rename, with an OS
+    error; say what is wrong instead."""
+    if path is not None and Path(path).is_dir():
+        raise ValueError(f"cannot write the table {path}: it is a folder")
 
 
 def summarize(rows, metrics=None) -> list[dict]:
@@ -143,15 +151,30 @@ def merge(*folders, csv_path=None, into=None, summary_path=None) -> list[dict]:
 
     csv_path : write all points to this CSV (one row per point of each run)
     summary_path : write the mean/std/min/max over repeats to this CSV
-    into : copy every valid record into this output folder (skipping those it has), so the
-        figures can be drawn there by rerunning the sweep, which then has nothing to compute
-    Damaged files are reported with their path and left out. Returns the rows.
+    into : copy every valid record into this output folder (skipping those it already holds
+        a valid copy of), so the figures can be drawn there by rerunning the sweep, which
+        then has nothing to compute
+    Damaged files are reported with their path and left out. Returns the rows. Raises
+    ValueError, before writing anything, when the folders hold no valid record at all (a
+    mistyped folder would otherwise give an empty table and look like success), or when a
+    destination cannot be written (a table path that is a folder, an `into` that is a file).
     """
+    _check_table_path(csv_path)
+    _check_table_path(summary_path)
+    if into is not None:
+        check_out(into)
     records, problems = scan(*folders)
     report(problems)
+    if not records:
+        damaged = f" ({len(problems)} damaged, see the warnings)" if problems else ""
+        raise ValueError(
+            f"no records found in {', '.join(str(f) for f in folders)}{damaged}: each output "
+            f"folder keeps its records in <folder>/records/*.json"
+        )
     if into is not None:
         for record in records:
-            if not record_path(into, record["config"]).exists():
+            stored, _ = lookup(into, record["config"])
+            if stored is None:  # absent, or damaged there: the valid copy takes its place
                 write_record(into, record["config"], record)
     rows = rows_from_records(records)
     if csv_path is not None:
