@@ -1110,25 +1110,31 @@ def first_n_tiled(X, y, n, epoch_length):
     return X[index], y[index]
 
 
-def label_noise(y, fraction, n_classes=None, seed=0) -> np.ndarray:
-    """A copy of the labels `y` in which a given fraction has been changed to a wrong class.
+def label_noise(y, fraction, n_classes=None, seed=0, model="flip") -> np.ndarray:
+    """A copy of the labels `y` with a given fraction of them disturbed.
 
-    This is the label-noise experiment of the study: train the same network on labels with
-    0%, 10%, 20%, ... noise and watch how the encoding properties (redundancy ratio, and how
-    well K-Means, K-NN and logistic regression do on the neural codes) change. A network can
-    memorise noisy labels too, and it needs more linear regions to do so, so noise is one of
-    the knobs that shape the code.
+    Label noise is one of the knobs that shape the code: train the same network on labels with
+    0%, 10%, 20%, ... noise and watch the encoding properties (redundancy ratio, and how well
+    K-Means, K-NN and logistic regression do on the neural codes) change. A network can
+    memorise noisy labels too, and it needs more linear regions to do so.
 
-    Exactly round(fraction * N) labels are changed (Python's round, so an exact half goes to
-    the even number). Which ones is drawn at random without replacement, and each picked label
-    gets a class drawn uniformly from the other n_classes - 1 classes, so it is always wrong:
-    `fraction` is exactly the share of wrong labels. (Drawing from all classes instead would
-    leave about 1/n_classes of the picked labels unchanged.)
+    Exactly round(fraction * N) labels are picked, at random without replacement (Python's
+    round, so an exact half goes to the even number). What happens to them is the `model`:
+
+    "flip" (hashnet's): each picked label gets a class drawn uniformly from the other
+        n_classes - 1 classes, so it is always wrong and `fraction` is exactly the share of
+        wrong labels. The class proportions change.
+    "permute" (the study's): the picked labels are shuffled among themselves. The class
+        proportions stay exactly as they were, but a picked label can land on its own class
+        (about 1/n_classes of them with balanced classes), so fewer than `fraction` of the
+        labels end up wrong.
 
     `n_classes` defaults to y.max() + 1 and must be at least 2; every label must lie in
     [0, n_classes). `seed` is an int, None or a numpy Generator: the same seed gives the same
     noisy labels. Returns int64 labels; `np.flatnonzero(noisy != y)` gives the changed ones.
     """
+    if model not in ("flip", "permute"):
+        raise ValueError(f"model must be 'flip' or 'permute', got {model!r}")
     y = check_y(y)
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
         raise ValueError(f"fraction must be a number between 0 and 1, got {fraction!r}")
@@ -1149,9 +1155,12 @@ def label_noise(y, fraction, n_classes=None, seed=0) -> np.ndarray:
     rng = check_random_state(seed)
     n_changed = round(fraction * len(y))
     picked = rng.choice(len(y), size=n_changed, replace=False)
+    noisy = y.copy()
+    if model == "permute":
+        noisy[picked] = y[rng.permutation(picked)]
+        return noisy
     # Adding 1..n_classes-1 (mod n_classes) reaches each other class exactly once: uniform, and
     # never the original class.
     shift = rng.integers(1, n_classes, size=n_changed)
-    noisy = y.copy()
     noisy[picked] = (y[picked] + shift) % n_classes
     return noisy
