@@ -25,11 +25,15 @@ MEASURES = (
     "test_acc",
     "rr_train",
     "rr_test",
+    "rr_random_train",  # random inputs through the same network (the runner's random_inputs)
+    "rr_random_test",
     "kmeans_train",
     "kmeans_test",
     "knn_test",
     "lr_test",
     "n_bits",
+    "train_size",  # examples behind rr_train and kmeans_train: the ratio depends on it
+    "test_size",  # examples behind the test columns
 )
 
 
@@ -60,6 +64,7 @@ def encoding_properties(
       knn_test                                     K-NN (k, Hamming) trained on train codes
       lr_test                                      logistic regression on the codes' bits
       n_bits                                       code length used by the probes
+      train_size, test_size                        examples behind the train and test columns
       time_<step>                                  seconds each step took
     `drop_constant=True` removes the bits that are constant on the training codes (from train
     and test alike) before the probes. `probes` picks which of "kmeans", "knn", "lr" to run.
@@ -88,6 +93,7 @@ def encoding_properties(
     if drop_constant:
         codes_tr, codes_te = codes_tr.drop_constant(), codes_te.drop_constant(reference=codes_tr)
     record["n_bits"] = codes_tr.n_bits
+    record["train_size"], record["test_size"] = len(codes_tr), len(codes_te)
     if "kmeans" in probes:
         with clock("kmeans"):
             for name, codes, y in (("train", codes_tr, ytr), ("test", codes_te, yte)):

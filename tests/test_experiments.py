@@ -35,6 +35,8 @@ def fake_run(config):
                 **{k: value for k in ("kmeans_train", "kmeans_test", "knn_test", "lr_test")},
             }
         )
+        if config["random_inputs"]:
+            points[-1].update(rr_random_train=value, rr_random_test=value)
     return {"points": points, "info": {"note": "fake"}}
 
 
@@ -85,21 +87,63 @@ def test_config_hash_is_stable_and_canonical():
 
 
 def test_presets_follow_the_study():
+    study = {
+        "protocol": "study",
+        "dataset": "fashion-mnist",
+        "train_fraction": 0.8,
+        "init": "glorot",
+        "batchnorm": True,
+        "weight_decay": 2e-6,  # Keras l2(1e-6): gradient 2e-6 W
+        "optimizer": "adam",
+        "lr": 1e-2,
+        "lr_schedule": "step",
+        "batch_size": 64,
+        "epochs": 200,
+        "patience": 10,
+        "multi_class": "ovo",
+        "C": 1.0,
+        "k": 9,
+        "kmeans_n_init": 10,
+        "noise_model": "permute",
+        "tiling": "whole",
+    }
     width = make_grid("width")
-    widths = sorted({c["width"] for c in width})
-    assert len(widths) >= 12 and widths[0] == 3 and widths[-1] == 100
-    assert {c["depth"] for c in width} == {1} and {c["repeat"] for c in width} == {0, 1}
-    assert {c["dataset"] for c in width} == {"fashion-mnist"}
-    time_grid = make_grid("time")
-    assert sorted({c["width"] for c in time_grid}) == [40, 50, 60]
-    snaps = time_grid[0]["snapshots"]
-    assert snaps[0] == 0 and snaps[-1] >= 100 and time_grid[0]["epochs"] == snaps[-1]
+    assert sorted({c["width"] for c in width}) == [
+        3, 7, 10, 15, 20, 23, 27, 30, 33, 37, 40, 43, 47, 50, 53, 57, 60, 65, 70, 75, 80, 90, 100
+    ]  # fmt: skip
+    assert {c["depth"] for c in width} == {1} and {c["repeat"] for c in width} == set(range(10))
+    for c in width:
+        assert {k: c[k] for k in study} == study and grid.protocol_changes(c) == {}
+    deep = make_grid("width-deep", repeats=1)
+    assert [c["width"] for c in deep] == list(range(50, 1001, 50))
+    assert {c["depth"] for c in deep} == {5}
+    time_grid = make_grid("time", repeats=1)
+    assert [c["width"] for c in time_grid] == [40, 50, 60]
+    assert time_grid[0]["snapshots"] == [0, 1, 3, 6, 10, 20, 30, 40, 60, 80] + list(
+        range(100, 201, 20)
+    )
+    assert time_grid[0]["epochs"] == 200 and time_grid[0]["patience"] is None
+    assert grid.protocol_changes(time_grid[0]) == {"patience": (10, None)}
+    # The random-input experiment measures the training-time runs themselves.
+    assert [config_hash(c) for c in make_grid("random", repeats=1)] == [
+        config_hash(c) for c in time_grid
+    ]
+    assert all(c["random_inputs"] for c in time_grid)
+    samples = make_grid("samples", repeats=1)
+    assert sorted({c["sample_size"] for c in samples}) == [
+        10, 30, 60, 100, 300, 600, 1000, 2000, 3000, 6000, 10000, 20000, 30000, 40000
+    ]  # fmt: skip
+    assert sorted({c["width"] for c in samples}) == [40, 50, 60]
     for kind in grid.KINDS:  # every preset builds, quick ones on the bundled data
         assert make_grid(kind) and make_grid(kind, quick=True)
-        assert {c["sweep"] for c in make_grid(kind, quick=True)} == {kind}
+        label = "time" if kind == "random" else kind
+        assert {c["sweep"] for c in make_grid(kind, quick=True)} == {label}
+        # the quick presets are the study's protocol scaled down, and say so
+        changes = grid.protocol_changes(make_grid(kind, quick=True)[0])
+        assert changes["kmeans_n_init"] == (10, 3) and changes["epochs"][0] == 200
     reg = make_grid("regularization", repeats=1)
     hashes = [config_hash(c) for c in reg]
-    assert len(hashes) == len(set(hashes)) == 5 + 5 + 2 - 2  # the plain net appears once
+    assert len(hashes) == len(set(hashes)) == 6 + 5 + 2 - 2  # the plain net appears once
     # overrides: a swept key gets new values, a new list becomes an axis, scalars are fixed
     g = make_grid("width", quick=True, repeats=1, width=[4, 8], lr=[1e-3, 1e-2], epochs=3)
     assert [(c["width"], c["lr"], c["epochs"]) for c in g] == [
@@ -339,9 +383,9 @@ def test_quick_presets_run_end_to_end(tmp_path, monkeypatch):
         if "snapshots" in quick["fixed"]:
             quick["fixed"]["snapshots"] = [0, 1]
         if kind == "samples":
-            quick["axes"] = [{"width": [8], "sample_size": [20, 200]}]
+            quick["axes"] = [{"width": [8], "sample_size": [20, 150]}]
         elif kind == "phase":
-            quick["axes"] = [{"sample_size": [50, 200], "width": [4, 16]}]
+            quick["axes"] = [{"sample_size": [50, 150], "width": [4, 16]}]
         else:
             quick["axes"] = [{k: v[:2] for k, v in sub.items()} for sub in quick["axes"]]
         quick["repeats"] = 2 if kind in ("width", "time") else 1
@@ -353,8 +397,10 @@ def test_quick_presets_run_end_to_end(tmp_path, monkeypatch):
             rows = list(csv.DictReader(f))
         n_runs = len(make_grid(kind, quick=True))
         assert len(record_files(out)) == n_runs
-        assert len(rows) == n_runs * (2 if kind in ("time", "random") else 1)
+        assert len(rows) == n_runs * (2 if kind in ("time", "random", "random-training") else 1)
         assert {"rr_train", "rr_test", "knn_test", "lr_test", "kmeans_test"} <= set(rows[0])
+        if kind in ("time", "random"):  # the random-input experiment rides on the time runs
+            assert rows[0]["rr_random_train"] and rows[0]["rr_random_test"]
         assert (out / f"{kind}_summary.csv").is_file() and _is_png(out / f"{kind}.png")
     out = tmp_path / "phase"
     assert (
@@ -381,6 +427,8 @@ def test_cli_settings_merge_and_defaults(tmp_path, capsys):
         "metric": phase.METRIC,
         "rr": phase.RR_THRESHOLD,
         "acc": phase.ACC_THRESHOLD,
+        "rule": "threshold",
+        "tolerance": phase.TOLERANCE,
     }
     runner.sweep("width", tmp_path / "a", quick=True, repeats=1, run=fake_run, verbose=0)
     bad = record_files(tmp_path / "a")[0]
@@ -454,7 +502,59 @@ def test_phase_regimes_from_hand_made_records():
         phase.phase_cells(rows, metric="svm")
     fig = phase.plot_phase(phase.phase_cells(rows), rr_threshold=0.05, acc_threshold=0.75)
     assert len(fig.axes) == 1 and "knn_test < 0.75" in fig._suptitle.get_text()
+    assert "hashnet's rule" in fig._suptitle.get_text()  # never passed off as the study's
     assert len(phase._boundaries(np.array([[0, 1], [2, 2]]))) == 3
+
+
+def test_phase_saturation_rule_and_cells_near_a_threshold():
+    def row(width, epoch, rr, knn, size=100, repeat=0, test_size=1000):
+        config = normalise_config(
+            {"sweep": "phase", "width": width, "sample_size": size, "repeat": repeat}
+        )
+        point = {"epoch": epoch, "rr_train": rr, "knn_test": knn, "test_size": test_size}
+        return {**config, **point, "train_size": size}
+
+    rows = [
+        row(10, 5, 0.0, 0.70),  # unique codes, and the best this sample size reaches
+        row(20, 5, 0.0, 0.69),  # within 0.02 of the best: saturated
+        row(40, 5, 0.0, 0.60),  # well below the best: not saturated
+        row(40, 5, 0.0, 0.95, size=1000),  # another sample size has its own best
+        row(40, 9, 0.0, 0.92, size=1000),
+    ]
+    cells = {(c["width"], c["sample_size"], c["epoch"]): c for c in phase.phase_cells(rows)}
+    by_threshold = {k: c["regime_threshold"] for k, c in cells.items()}
+    by_saturation = {k: c["regime_saturation"] for k, c in cells.items()}
+    assert by_threshold == {
+        (10, 100, 5): "critically-expressive",  # 0.70 < 0.75
+        (20, 100, 5): "critically-expressive",
+        (40, 100, 5): "critically-expressive",
+        (40, 1000, 5): "sufficiently-expressive",
+        (40, 1000, 9): "sufficiently-expressive",
+    }
+    assert by_saturation == {
+        (10, 100, 5): "sufficiently-expressive",
+        (20, 100, 5): "sufficiently-expressive",
+        (40, 100, 5): "critically-expressive",
+        (40, 1000, 5): "sufficiently-expressive",
+        (40, 1000, 9): "critically-expressive",  # 0.92 < 0.95 - 0.02
+    }
+    assert all(c["regime"] == c["regime_threshold"] for c in cells.values())
+    saturation = phase.phase_cells(rows, rule="saturation")
+    assert [c["regime"] for c in saturation] == [c["regime_saturation"] for c in saturation]
+    # One repeat on 1000 test images: the binomial error of 0.75 is 0.0137, so 0.74 and 0.76
+    # are within the noise of the 0.75 threshold and 0.70 is not; rr near 0.05 on 100 codes.
+    near = [row(5, 1, 0.0, 0.74), row(6, 1, 0.0, 0.76), row(7, 1, 0.0, 0.70)]
+    near += [row(8, 1, 0.06, 0.9), row(9, 1, 0.5, 0.9)]
+    flags = {c["width"]: c["near_threshold"] for c in phase.phase_cells(near)}
+    assert flags == {5: True, 6: True, 7: False, 8: True, 9: False}
+    with pytest.raises(ValueError, match="rule"):
+        phase.phase_cells(rows, rule="vibes")
+    fig = phase.plot_phase(
+        saturation, rr_threshold=0.05, acc_threshold=0.75, rule="saturation", tolerance=0.02
+    )
+    assert "more than 0.02 below the best" in fig._suptitle.get_text()
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any(t.endswith("*") for t in texts)  # the cells where the rules disagree
 
 
 def test_device_reaches_every_run_and_a_missing_gpu_stops_before_any(tmp_path, monkeypatch):

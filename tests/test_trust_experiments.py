@@ -72,7 +72,7 @@ def record_files(out):
 # --- a diverging run in a snapshot sweep -----------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["time", "random"])
+@pytest.mark.parametrize("kind", ["time", "random-training"])
 def test_a_diverged_snapshot_run_is_recorded_and_the_sweep_goes_on(tmp_path, kind):
     kw = dict(quick=True, repeats=1, verbose=0, lr=1e30, snapshots=[0, 1, 2], **TINY)
     kw.update(width=[8, 12] if kind == "time" else 8)

@@ -24,7 +24,8 @@ from pathlib import Path
 from hashnet._io import check_output_file, check_output_folder
 from hashnet.experiments.grid import DEFAULTS, KINDS, make_grid, select_shard
 
-_PHASE = {"metric": "knn_test", "rr": 0.05, "acc": 0.75}  # kept equal to phase.py's defaults
+# Kept equal to phase.py's defaults (a test checks), so --help needs no heavy import.
+_PHASE = {"metric": "knn_test", "rr": 0.05, "acc": 0.75, "rule": "threshold", "tolerance": 0.02}
 
 
 # --- bad arguments: one line, exit status 2 ----------------------------------------------------
@@ -262,7 +263,21 @@ def add_commands(sub) -> None:
         "--acc-threshold",
         type=real(0, 1),
         default=_PHASE["acc"],
-        help="metric below this (and rr_train low): critically-expressive (default 0.75)",
+        help="rule=threshold: metric below this (and rr_train low): critically-expressive "
+        "(default 0.75)",
+    )
+    phase.add_argument(
+        "--rule",
+        choices=["threshold", "saturation"],
+        default=_PHASE["rule"],
+        help="hashnet's rule for critically- vs sufficiently-expressive: an absolute accuracy "
+        "threshold, or saturation (within --tolerance of the best of the sample size)",
+    )
+    phase.add_argument(
+        "--tolerance",
+        type=real(0, 1),
+        default=_PHASE["tolerance"],
+        help="rule=saturation: how far below the best accuracy still counts (default 0.02)",
     )
     phase.set_defaults(handler=_phase)
 
@@ -328,6 +343,8 @@ def _phase(args) -> int:
         metric=args.metric,
         rr_threshold=args.rr_threshold,
         acc_threshold=args.acc_threshold,
+        rule=args.rule,
+        tolerance=args.tolerance,
         **kwargs,
     )
     return 0

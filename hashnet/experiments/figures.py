@@ -24,7 +24,12 @@ from hashnet.experiments.grid import CHOICES, DEFAULTS
 from hashnet.experiments.table import summarize
 from hashnet.plot import save
 
-DETERMINISM = (("rr_train", "train codes"), ("rr_test", "test codes"))
+DETERMINISM = (
+    ("rr_train", "train codes"),
+    ("rr_test", "test codes"),
+    ("rr_random_train", "random inputs (train-sized)"),
+    ("rr_random_test", "random inputs (test-sized)"),
+)
 CATEGORIZATION = (
     ("kmeans_train", "K-Means (train)"),
     ("kmeans_test", "K-Means (test)"),
@@ -36,6 +41,8 @@ CATEGORIZATION = (
 _STYLE = {
     "rr_train": ("#0072B2", "-"),
     "rr_test": ("#D55E00", "-"),
+    "rr_random_train": ("#0072B2", ":"),
+    "rr_random_test": ("#D55E00", ":"),
     "kmeans_train": ("#009E73", "--"),
     "kmeans_test": ("#009E73", "-"),
     "knn_test": ("#0072B2", "-"),
@@ -56,11 +63,13 @@ _LABELS = {
 # kind -> (x key, x scale): what each sweep plots its points against.
 SWEEP_AXES = {
     "width": ("width", "linear"),
+    "width-deep": ("width", "linear"),
     "depth": ("depth", "linear"),
     "time": ("epoch", "symlog"),
     "samples": ("sample_size", "log"),
     "noise": ("label_noise", "linear"),
     "random": ("epoch", "symlog"),
+    "random-training": ("epoch", "symlog"),
     "phase": ("epoch", "symlog"),
 }
 # Regularization: one row per regularizer, each with the others switched off.

@@ -29,6 +29,7 @@ from hashnet.experiments.grid import (
     make_grid,
     normalise_config,
     parse_shard,
+    protocol_changes,
     select_shard,
     varying_keys,
 )
@@ -100,23 +101,35 @@ def _load(dataset, n_train, n_test):
 def prepare_data(config) -> Data:
     """Build the training and test arrays a configuration asks for, in this order:
 
-    1. load the data set (the first n_train / n_test examples);
+    1. load the data set (the first n_train / n_test examples) and keep the first
+       `train_fraction` of the training examples (the study trains on the first 80 % and
+       keeps the rest for validation, which none of its measurements use);
     2. inputs="uniform": replace the training and the test inputs by independent uniform noise
        with the same shape and the same range [min, max] as the training inputs;
        labels="random": replace the training labels by uniformly random classes (the test
        labels stay real, so the test metrics show what survives);
     3. sample_size=n: keep n training examples, the first n (sample_protocol="first", the
        study's protocol) or a seeded class-stratified draw ("stratified");
-    4. label_noise=f: replace exactly round(f * n) of those training labels by another class
+    4. label_noise=f: disturb exactly round(f * n) of those training labels, by `noise_model`
        (hashnet.datasets.label_noise, seeded); test labels are never touched;
-    5. tile the n examples to `epoch_length` rows (default: the size of the training set
-       before step 3), so every sample size gets the same number of steps per epoch.
+    5. with a sample size (or an epoch_length), tile the n examples: to `epoch_length` rows
+       (default: the size of the training set before step 3) with tiling="exact", or to as
+       many whole copies as fit in it with tiling="whole" (the study's: n x (N // n) rows), so
+       every sample size gets about the same number of steps per epoch.
     """
     from hashnet import datasets
 
     config = normalise_config(config)
     Xtr, ytr, Xte, yte = _load(config["dataset"], config["n_train"], config["n_test"])
     n_classes = int(max(ytr.max(), yte.max())) + 1
+    if config["train_fraction"] < 1:
+        keep = int(len(ytr) * config["train_fraction"])  # the study's int(N * 0.8)
+        if keep < 1:
+            raise ValueError(
+                f"train_fraction {config['train_fraction']} of {len(ytr)} training examples "
+                "keeps none"
+            )
+        Xtr, ytr = Xtr[:keep], ytr[:keep]
     if config["inputs"] == "uniform":
         rng = np.random.default_rng(run_seed(config, "inputs"))
         low, high = float(Xtr.min()), float(Xtr.max())
@@ -130,7 +143,8 @@ def prepare_data(config) -> Data:
     if n > full_length:
         raise ValueError(
             f"sample_size {n} is larger than the training set ({full_length} examples of "
-            f"{config['dataset']!r}, n_train={config['n_train']})"
+            f"{config['dataset']!r}, n_train={config['n_train']}, train_fraction="
+            f"{config['train_fraction']})"
         )
     if config["sample_protocol"] == "stratified" and config["sample_size"] is not None:
         Xs, ys = datasets.stratified_subset(Xtr, ytr, n, seed=run_seed(config, "subset"))
@@ -140,15 +154,63 @@ def prepare_data(config) -> Data:
     if config["label_noise"] > 0:
         clean = ys
         ys = datasets.label_noise(
-            clean, config["label_noise"], n_classes=n_classes, seed=run_seed(config, "noise")
+            clean,
+            config["label_noise"],
+            n_classes=n_classes,
+            seed=run_seed(config, "noise"),
+            model=config["noise_model"],
         )
         info["label_noise_actual"] = float(np.mean(ys != clean))
     X_fit, y_fit = Xs, ys
     if config["sample_size"] is not None or config["epoch_length"] is not None:
-        length = config["epoch_length"] or full_length
-        X_fit, y_fit = datasets.first_n_tiled(Xs, ys, n, max(length, n))
+        length = max(config["epoch_length"] or full_length, n)
+        if config["tiling"] == "whole":
+            length = n * (length // n)
+        X_fit, y_fit = datasets.first_n_tiled(Xs, ys, n, length)
     info["epoch_length"] = int(len(y_fit))
     return Data(X_fit, y_fit, Xs, ys, Xte, yte, n_classes, info)
+
+
+def negative_uniform(config, shape, purpose) -> np.ndarray:
+    """The study's random inputs: -U(0, 1) noise of `shape`, outside the range of the
+    (non-negative) pixels the network was trained on; seeded per run and per `purpose`."""
+    sequence = np.random.SeedSequence([config["seed"], config["repeat"], 6, purpose])
+    return -np.random.default_rng(sequence).random(shape, dtype=np.float32)
+
+
+def build_network(config, input_dim, n_classes):
+    """The MLP of a configuration, with its initialisation and batch-norm settings."""
+    from hashnet.nn.layers import BatchNorm, Dense
+    from hashnet.nn.model import MLP
+
+    seed = run_seed(config, "net")
+    net = MLP(
+        input_dim,
+        width=config["width"],
+        depth=config["depth"],
+        n_classes=n_classes,
+        activation=config["activation"],
+        batchnorm=config["batchnorm"],
+        dropout=config["dropout"],
+        seed=seed,
+    )
+    for layer in net.layers:
+        if isinstance(layer, BatchNorm):
+            layer.momentum, layer.eps = config["bn_momentum"], config["bn_eps"]
+    if config["init"] == "glorot":
+        # Glorot (Xavier) uniform, Keras' default: U(-a, a) with a = sqrt(6 / (fan_in +
+        # fan_out)); biases stay 0. He-uniform (hashnet's) uses sqrt(6 / fan_in).
+        rng = np.random.default_rng([seed, 1])
+        weights = net.get_weights()
+        dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+        named = [(layer, name) for layer in net.layers for name in layer.params]
+        for i, (layer, name) in enumerate(named):
+            if layer in dense and name == "W":
+                fan_in, fan_out = weights[i].shape
+                limit = np.sqrt(6.0 / (fan_in + fan_out))
+                weights[i] = rng.uniform(-limit, limit, weights[i].shape)
+        net.set_weights(weights)
+    return net
 
 
 # --- one run --------------------------------------------------------------------------------
@@ -169,40 +231,41 @@ def train_and_measure(config, device="cpu") -> dict:
     a run without snapshots), and info["diverged_epoch"] says when the loss stopped being
     finite: the run is stored like any other and a resumed sweep skips it.
     """
-    from hashnet.nn.model import MLP
+    from hashnet.codes import redundancy_ratio
+    from hashnet.nn.optim import Adam
     from hashnet.properties import encoding_properties
 
     config = normalise_config(config)
     start = time.perf_counter()
     data = prepare_data(config)
-    net = MLP(
-        data.X_train.shape[1],
-        width=config["width"],
-        depth=config["depth"],
-        n_classes=data.n_classes,
-        activation=config["activation"],
-        batchnorm=config["batchnorm"],
-        dropout=config["dropout"],
-        seed=run_seed(config, "net"),
-    )
+    net = build_network(config, data.X_train.shape[1], data.n_classes)
     snapshots = config["snapshots"]
+    optimizer = config["optimizer"]
+    if optimizer == "adam":
+        optimizer = Adam(
+            lr=config["lr"], eps=config["adam_eps"], weight_decay=config["weight_decay"]
+        )
     net.fit(
         data.X_fit,
         data.y_fit,
         epochs=config["epochs"],
         batch_size=config["batch_size"],
-        optimizer=config["optimizer"],
+        optimizer=optimizer,
         lr=config["lr"],
         weight_decay=config["weight_decay"],
         lr_schedule=config["lr_schedule"],
+        patience=config["patience"],
         checkpoints=snapshots or (),
         verbose=0,
         device=device,
     )
     train_seconds = time.perf_counter() - start
+    if config["random_inputs"]:  # as many as the real training and test examples
+        noise_train = negative_uniform(config, data.X_train.shape, 0)
+        noise_test = negative_uniform(config, data.X_test.shape, 1)
 
     def measure(model):
-        return encoding_properties(
+        record = encoding_properties(
             model,
             data.X_train,
             data.y_train,
@@ -216,6 +279,10 @@ def train_and_measure(config, device="cpu") -> dict:
             seed=run_seed(config, "probes"),
             device=device,
         )
+        if config["random_inputs"]:
+            record["rr_random_train"] = redundancy_ratio(model.codes(noise_train, device=device))
+            record["rr_random_test"] = redundancy_ratio(model.codes(noise_test, device=device))
+        return record
 
     points, at_end = [], None
     for epoch in snapshots or [config["epochs"]]:
@@ -232,6 +299,7 @@ def train_and_measure(config, device="cpu") -> dict:
         points.append({"epoch": epoch, **properties})
     info = {
         **data.info,
+        "protocol_changes": protocol_changes(config),  # where it departs from its protocol
         "epochs_trained": len(net.history_["epoch"]),
         "history": {k: net.history_[k] for k in ("loss", "acc")},
         "train_seconds": train_seconds,

@@ -184,6 +184,8 @@ def check_record(record, name=None) -> None:
     if not isinstance(points, list) or not points:
         raise ValueError("no measured points")
     needed = POINT_KEYS + tuple(k for p in config["probes"] for k in PROBE_KEYS[p])
+    if config["random_inputs"]:
+        needed += ("rr_random_train", "rr_random_test")
     for point in points:
         if not isinstance(point, dict):
             raise ValueError("a point is not a JSON object")
