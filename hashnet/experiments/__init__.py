@@ -7,7 +7,7 @@
     rows = hn.experiments.load_results("runs/width", "runs/time")        # every stored point
 
 Modules, one idea each:
-  grid       configurations (DEFAULTS), their hash, the study's presets, grids, shards
+  grid       configurations (DEFAULTS), protocols (the study's, hashnet's), presets, shards
   store      one JSON record per run, written atomically, checked when read
   runner     the data of a run, training and measuring, jobs, progress, resuming
   table      rows, summaries over repeats (mean, std, min, max), CSV, merging folders

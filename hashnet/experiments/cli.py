@@ -236,7 +236,7 @@ def _common(parser):
 def add_commands(sub) -> None:
     """Add the reproduce, phase and merge sub-commands to an argparse sub-parsers object."""
     reproduce = sub.add_parser(
-        "reproduce", help="run one of the study's sweeps and draw its figure (resumable)"
+        "reproduce", help="run a sweep (the study's protocol) and draw its figure (resumable)"
     )
     reproduce.add_argument("kind", choices=[k for k in KINDS if k != "phase"])
     _common(reproduce)

@@ -9,8 +9,10 @@ stable across runs, machines and Python versions, so the result store can find a
 from its configuration alone.
 
 A *grid* is the ordered list of configurations of one sweep. `PRESETS` holds, for every kind
-of sweep, a "full" grid that follows the study and a "quick" one for a laptop; `make_grid`
-builds either, with any key overridden. The order is fixed (repeats outermost, then the axes
+of sweep, a "full" grid on the study's training protocol (`PROTOCOLS["study"]`; the study's
+own grid where its published code has one, hashnet's otherwise, as each preset's comment
+says) and a "quick" one, the same protocol scaled down for a laptop; `make_grid` builds
+either, with any key overridden. The order is fixed (repeats outermost, then the axes
 in the order written), which is what makes `--shard K/N` deterministic.
 
 This module is plain Python (no NumPy), so the command line can import it quickly.
