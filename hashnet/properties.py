@@ -27,10 +27,13 @@ MEASURES = (
     "rr_test",
     "rr_random_train",  # random inputs through the same network (the runner's random_inputs)
     "rr_random_test",
+    "rr_train_subset",  # the training codes cut to as many as the test codes (the runner's)
     "kmeans_train",
     "kmeans_test",
     "knn_test",
     "lr_test",
+    "knn_test_untrained",  # K-NN on the codes of the network before training (the runner's)
+    "n_classes",
     "n_bits",
     "train_size",  # examples behind rr_train and kmeans_train: the ratio depends on it
     "test_size",  # examples behind the test columns

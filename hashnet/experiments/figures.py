@@ -27,6 +27,7 @@ from hashnet.plot import save
 DETERMINISM = (
     ("rr_train", "train codes"),
     ("rr_test", "test codes"),
+    ("rr_train_subset", "train codes, as many as test"),
     ("rr_random_train", "random inputs (train-sized)"),
     ("rr_random_test", "random inputs (test-sized)"),
 )
@@ -37,10 +38,12 @@ CATEGORIZATION = (
     ("lr_test", "logistic (test)"),
     ("train_acc", "network (train)"),
     ("test_acc", "network (test)"),
+    ("knn_test_untrained", "K-NN, untrained codes"),
 )
 _STYLE = {
     "rr_train": ("#0072B2", "-"),
     "rr_test": ("#D55E00", "-"),
+    "rr_train_subset": ("#0072B2", "--"),
     "rr_random_train": ("#0072B2", ":"),
     "rr_random_test": ("#D55E00", ":"),
     "kmeans_train": ("#009E73", "--"),
@@ -49,6 +52,7 @@ _STYLE = {
     "lr_test": ("#CC79A7", "-"),
     "train_acc": ("#999999", "--"),
     "test_acc": ("#000000", ":"),
+    "knn_test_untrained": ("#999999", "-."),
 }
 _LABELS = {
     "width": "width (hidden units in total)",
@@ -62,8 +66,8 @@ _LABELS = {
 }
 # kind -> (x key, x scale): what each sweep plots its points against.
 SWEEP_AXES = {
-    "width": ("width", "linear"),
-    "width-deep": ("width", "linear"),
+    "width": ("width", "log"),
+    "width-deep": ("width", "log"),
     "depth": ("depth", "linear"),
     "time": ("epoch", "symlog"),
     "samples": ("sample_size", "log"),
@@ -135,9 +139,9 @@ def _draw_panel(ax, rows, x, metrics, band, scale, ylabel):
     if x == "batchnorm":
         ax.set_xticks([0, 1], ["off", "on"])
         ax.set_xlim(-0.3, 1.3)
-    ax.set_xlabel(_LABELS.get(x, x), fontsize=8)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.set_xlabel(_LABELS.get(x, x), fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
 
 
@@ -151,13 +155,25 @@ def _draw_rows(fig, grid_rows, band):
     for (title, rows, x, scale), (left, right) in zip(grid_rows, axes):
         _draw_panel(left, rows, x, DETERMINISM, band, scale, "redundancy ratio")
         _draw_panel(right, rows, x, CATEGORIZATION, band, scale, "accuracy")
+        classes = [r.get("n_classes_mean") for r in rows if r.get("n_classes_mean")]
+        if classes:  # what guessing scores: the floor of every accuracy
+            right.axhline(1 / max(classes), color="#999999", linewidth=1, linestyle=":")
+            right.text(
+                0.01,
+                1 / max(classes),
+                " chance",
+                transform=right.get_yaxis_transform(),
+                fontsize=8,
+                color="#666666",
+                va="bottom",
+            )
         left.set_ylim(bottom=-0.02)
         right.set_ylim(-0.02, 1.02)
         if title:
             left.set_title(f"determinism: {title}", fontsize=9)
             right.set_title(f"categorization: {title}", fontsize=9)
-    axes[0][0].legend(fontsize=7, loc="best")
-    axes[0][1].legend(fontsize=6, loc="lower right", ncol=2)
+    axes[0][0].legend(fontsize=8, loc="best")
+    axes[0][1].legend(fontsize=8, loc="lower right", ncol=2)
     return axes
 
 

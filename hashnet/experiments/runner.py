@@ -239,6 +239,7 @@ def train_and_measure(config, device="cpu") -> dict:
     start = time.perf_counter()
     data = prepare_data(config)
     net = build_network(config, data.X_train.shape[1], data.n_classes)
+    untrained = _untrained_baseline(net, data, config, device)
     snapshots = config["snapshots"]
     optimizer = config["optimizer"]
     if optimizer == "adam":
@@ -282,7 +283,12 @@ def train_and_measure(config, device="cpu") -> dict:
         if config["random_inputs"]:
             record["rr_random_train"] = redundancy_ratio(model.codes(noise_train, device=device))
             record["rr_random_test"] = redundancy_ratio(model.codes(noise_test, device=device))
-        return record
+        # The redundancy ratio grows with the number of codes: the training codes cut to as
+        # many as the test codes make the train and test ratios comparable.
+        same_size = data.X_train[: len(data.X_test)]
+        record["rr_train_subset"] = redundancy_ratio(model.codes(same_size, device=device))
+        record["n_classes"] = data.n_classes  # the chance level of the accuracies is 1 / this
+        return {**record, **untrained}
 
     points, at_end = [], None
     for epoch in snapshots or [config["epochs"]]:
@@ -312,6 +318,18 @@ def train_and_measure(config, device="cpu") -> dict:
     if diverged:
         info["diverged_epoch"] = diverged[0]
     return {"points": points, "info": info}
+
+
+def _untrained_baseline(net, data, config, device) -> dict:
+    """K-NN on the codes of the network before any training: random ReLU hyperplanes already
+    make a locality-sensitive hash (similar inputs, similar sign patterns), so this is the
+    accuracy training has to beat, not chance."""
+    from hashnet.probes import KNN
+
+    codes_tr = net.codes(data.X_train, device=device)
+    codes_te = net.codes(data.X_test, device=device)
+    knn = KNN(k=config["k"], metric="hamming", device=device).fit(codes_tr, data.y_train)
+    return {"knn_test_untrained": knn.score(codes_te, data.y_test)}
 
 
 def _finite_checkpoint(net, epoch) -> bool:
