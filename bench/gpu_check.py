@@ -81,10 +81,11 @@ class Clock:
 
 
 def run_tests(gpu_present):
-    """pytest on tests/test_cuda.py in a subprocess, without the simulator. Without a GPU only
-    the tests that need none (the simulator run is left to the test suite). Returns True when
-    pytest passed."""
-    command = [sys.executable, "-m", "pytest", "tests/test_cuda.py", "-q", "-p", "no:cacheprovider"]
+    """pytest on tests/test_cuda.py and tests/test_cuda_layers.py in a subprocess, without the
+    simulator. Without a GPU only the tests that need none (the simulator run is left to the
+    test suite). Returns True when pytest passed."""
+    files = ["tests/test_cuda.py", "tests/test_cuda_layers.py"]
+    command = [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider"]
     if not gpu_present:
         command += ["-k", "not on_the_simulator"]
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}

@@ -20,7 +20,7 @@ _LAZY = {
     "MLP": "hashnet.nn.model",
     "CNN": "hashnet.nn.cnn",
     "Sequential": "hashnet.nn.model",
-    "load": "hashnet.nn.model",
+    "load": "hashnet.nn.saving",
     "warmup": "hashnet.kernels",
     "Codes": "hashnet.codes",
     "redundancy_ratio": "hashnet.codes",

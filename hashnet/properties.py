@@ -13,7 +13,7 @@ import time
 
 from hashnet._validation import check_y
 from hashnet.codes import redundancy_ratio
-from hashnet.gpu import check_device
+from hashnet.device import check_device
 from hashnet.probes import KNN, KMeans, LogisticRegression, cluster_accuracy
 
 PROBES = ("kmeans", "knn", "lr")

@@ -88,8 +88,8 @@ def main(argv=None):
 
     source = args.source or datasets.find_data_dir("fashion-mnist")
     print(f"reading Fashion-MNIST from {source}")
-    train = datasets._read_split(source, "train")
-    test = datasets._read_split(source, "test")
+    train = datasets.loading._read_split(source, "train")
+    test = datasets.loading._read_split(source, "test")
     # Different seeds for the two splits, derived from one: independent selections.
     train_perms = class_permutations(train[1], [args.seed, 0])
     test_perms = class_permutations(test[1], [args.seed, 1])

@@ -98,7 +98,7 @@ def test_pooling_kernels_match_twins(case, dtype):
     dy = rng.normal(size=out.shape).astype(dtype)
     # Overlapping windows (stride < kernel) add several gradients into one input pixel.
     for name, args in [
-        ("maxpool_backward", (dy, runs[0][4], np.full_like(x, np.nan))),
+        ("maxpool_backward", (dy, runs[0][4], k, s, np.full_like(x, np.nan))),
         ("avgpool_forward", (x, k, s, np.empty_like(out))),
         ("avgpool_backward", (dy, k, s, np.full_like(x, np.nan))),
     ]:

@@ -27,7 +27,7 @@ def random_net(seed=0, **kwargs):
 
 def preactivations(net, X):
     """Pre-activations of every ReLU layer, recomputed in plain NumPy from get_weights()."""
-    from hashnet.nn import BatchNorm, Dense, LeakyReLU
+    from hashnet.nn import BatchNorm, Dense, Rectifier
 
     weights, states, found = iter(net.get_weights()), iter(net._state_arrays()), []
     for layer in net.layers:
@@ -36,7 +36,7 @@ def preactivations(net, X):
         elif isinstance(layer, BatchNorm):
             gamma, beta, mean, var = next(weights), next(weights), next(states), next(states)
             X = gamma * (X - mean) / np.sqrt(var + layer.eps) + beta
-        elif isinstance(layer, LeakyReLU):
+        elif isinstance(layer, Rectifier):  # ReLU and LeakyReLU
             found.append(X)
             X = np.where(X > 0, X, layer.alpha * X)
     return found

@@ -25,7 +25,7 @@ import hashnet as hn
 from hashnet import gpu
 from hashnet.kernels import reference as R
 from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, MaxPool2D
-from hashnet.nn.layers import BatchNorm, Dense, Dropout, LeakyReLU, ReLU
+from hashnet.nn.layers import Dense, Dropout, LeakyReLU, ReLU
 
 USABLE = gpu.cuda_available()
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,8 @@ if USABLE and gpu.is_simulator():
     sys.setswitchinterval(5e-4)
 
 DTYPES = [np.float32, np.float64]
+# The files whose tests need numba.cuda: without a GPU, one simulator run covers them all.
+SIMULATED = [str(Path(__file__)), str(Path(__file__).with_name("test_cuda_layers.py"))]
 
 
 def cuda_kernels():
@@ -243,11 +245,11 @@ def test_pooling_kernels(k, stride):
     np.testing.assert_array_equal(host(arg), want_arg)
     dy = rng.normal(size=out_shape).astype(np.float32)
     want_dx = np.empty_like(x)
-    R.maxpool_backward(dy, want_arg, want_dx)
+    R.maxpool_backward(dy, want_arg, k, stride, want_dx)
     dx = dev(np.full(x.shape, np.nan, np.float32))
-    K.maxpool_backward(dev(dy), arg, dx, k, stride)
+    K.maxpool_backward(dev(dy), arg, k, stride, dx)
     size = np.empty_like(x)  # overlapping windows add gradients into one pixel
-    R.maxpool_backward(np.abs(dy), want_arg, size)
+    R.maxpool_backward(np.abs(dy), want_arg, k, stride, size)
     assert_close(host(dx), want_dx, scale=size)
 
     R.avgpool_forward(x, k, stride, want)
@@ -298,11 +300,11 @@ def test_hamming_knn_same_neighbours_as_cpu(n_bits):
         np.testing.assert_array_equal(host(dist), want_dist)
     from hashnet.codes import hamming_knn
 
-    got = gpu.hamming_knn(query, train, k)
     want = hamming_knn(query, train, k)
-    for g, w in zip(got, want):
-        assert g.dtype == w.dtype
-        np.testing.assert_array_equal(g, w)
+    for got in (hamming_knn(query, train, k, device="cuda"), gpu.hamming_knn(query, train, k)):
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
 
 
 # --- the GPU trainer against the CPU one -----------------------------------------------------
@@ -400,17 +402,6 @@ def test_encoding_properties_and_knn_on_cuda():
         np.testing.assert_array_equal(g, w)
 
 
-def test_unsupported_layers_are_named():
-    cuda_kernels()  # skips without a usable CUDA device
-    X, y = np.zeros((4, 3), np.float32), np.array([0, 1, 0, 1])
-    net = hn.Sequential([Dense(4), BatchNorm(), ReLU(), Dense(2)], input_shape=3)
-    with pytest.raises(NotImplementedError, match="BatchNorm layers"):
-        net.fit(X, y, device="cuda", verbose=0)
-    # Codes need the layers up to the last ReLU only, and that includes the BatchNorm.
-    with pytest.raises(NotImplementedError, match="BatchNorm"):
-        net.codes(X, device="cuda")
-
-
 # --- without a GPU ----------------------------------------------------------------------------
 
 
@@ -474,7 +465,7 @@ def test_importing_hashnet_does_not_import_numba_cuda():
 def test_cuda_kernels_on_the_simulator():
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(Path(__file__)), "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", *SIMULATED, "-q", "-p", "no:cacheprovider"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -218,7 +218,7 @@ def isolated(tmp_path, monkeypatch):
     """No HASHNET_DATA, an empty home folder and an empty system folder."""
     monkeypatch.delenv("HASHNET_DATA", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(ds, "SYSTEM_DATA_DIR", tmp_path / "system")
+    monkeypatch.setattr(ds.loading, "SYSTEM_DATA_DIR", tmp_path / "system")
     return tmp_path
 
 

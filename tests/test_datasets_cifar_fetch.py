@@ -24,13 +24,13 @@ IDX_GZ = [f"{base}.gz" for base in (*ds.IDX_FILES["train"], *ds.IDX_FILES["test"
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Let downloads open file:// URLs only."""
-    real_open = ds._open_url
+    real_open = ds.fetching._open_url
 
     def guarded(url):
         assert url.startswith("file://"), f"a test tried to open {url}"
         return real_open(url)
 
-    monkeypatch.setattr(ds, "_open_url", guarded)
+    monkeypatch.setattr(ds.fetching, "_open_url", guarded)
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def isolated(tmp_path, monkeypatch):
     """No HASHNET_DATA, an empty home folder and an empty system folder."""
     monkeypatch.delenv("HASHNET_DATA", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(ds, "SYSTEM_DATA_DIR", tmp_path / "system")
+    monkeypatch.setattr(ds.loading, "SYSTEM_DATA_DIR", tmp_path / "system")
     return tmp_path
 
 
@@ -303,7 +303,7 @@ def test_fetch_skips_files_already_there_and_replaces_bad_ones(isolated, monkeyp
 
 
 def test_fetch_prints_progress_for_big_files(isolated, monkeypatch, capsys):
-    monkeypatch.setattr(ds, "_CHUNK", 64)  # "big" means at least 10 chunks
+    monkeypatch.setattr(ds.fetching, "_CHUNK", 64)  # "big" means at least 10 chunks
     mirror = isolated / "mirror"
     mirror.mkdir()
     (mirror / "big.gz").write_bytes(np.random.default_rng(0).bytes(2000))

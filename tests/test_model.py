@@ -9,7 +9,7 @@ import pytest
 from _tolerance import assert_close
 
 import hashnet as hn
-from hashnet.nn import BatchNorm, Dense, LeakyReLU, ReLU, Sequential, split_width
+from hashnet.nn import BatchNorm, Dense, Rectifier, ReLU, Sequential, split_width
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def numpy_forward(net, X, magnitudes=False):
     for layer in net.layers:
         if isinstance(layer, Dense):
             X = X @ size(next(weights)) + size(next(weights))
-        elif isinstance(layer, LeakyReLU) and not magnitudes:
+        elif isinstance(layer, Rectifier) and not magnitudes:  # ReLU and LeakyReLU
             X = np.where(X > 0, X, layer.alpha * X)
         elif isinstance(layer, BatchNorm):
             gamma, beta, mean, var = next(weights), next(weights), next(states), next(states)

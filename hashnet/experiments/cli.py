@@ -63,8 +63,8 @@ def is_user_error(exc) -> bool:
     bug in hashnet (traceback)."""
     if isinstance(exc, _USER_ERRORS):
         return True
-    gpu = sys.modules.get("hashnet.gpu")  # loaded already if it raised
-    return gpu is not None and isinstance(exc, gpu.CUDAUnavailableError)
+    device = sys.modules.get("hashnet.device")  # loaded already if it raised
+    return device is not None and isinstance(exc, device.CUDAUnavailableError)
 
 
 def one_line(exc) -> str:
@@ -320,7 +320,7 @@ def _check_sweep(kind, kwargs) -> None:
     for name in dict.fromkeys(c["dataset"] for c in configs):
         check_dataset(name)
     if kwargs["device"] != "cpu":
-        from hashnet.gpu import check_device
+        from hashnet.device import check_device
 
         check_device(kwargs["device"])
 

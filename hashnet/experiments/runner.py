@@ -533,7 +533,7 @@ def run_configs(
     finished runs are stored, and so does a worker process that dies (ChildProcessError): running
     again resumes where it stopped.
     """
-    from hashnet.gpu import check_device
+    from hashnet.device import check_device
 
     check_workers(jobs, threads)
     check_device(device)  # without a GPU, say so now rather than in every run

@@ -1,9 +1,11 @@
-"""Compute kernels: `cpu` and `images` (Numba), `reference` (plain NumPy twins), `cuda` (GPU).
+"""Compute kernels: `cpu` and `images` (Numba), `reference` (plain NumPy twins), `cuda` (GPU),
+and `backend`, which puts each device's kernels and array operations under the same names.
 
 Numba compiles a kernel the first time it is called with a new combination of argument types,
 which takes a few seconds for the whole set; the result is cached on disk, so later runs
-load it quickly. `warmup()` does that work up front, and the trainer calls it once per process
-so the pause is announced instead of looking like a hang.
+load it quickly. `warmup()` does that work up front for every CPU kernel (`hn.warmup()`, `python
+-m hashnet warmup`). A model prepares just the kernels it uses by running its own layers once
+(`Sequential._warmup`), so this module knows kernels, not layers.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ def _exercise(dtype) -> None:
     cpu.column_sum(z, vec2)
     cpu.softmax(z, out)
     cpu.softmax_xent(z, np.zeros(2, np.int64), dx)
+    cpu.softmax_xent_rows(z, np.zeros(2, np.int64), dx, np.empty(2), np.empty(2, np.int32))
     z3, out3, dx3 = (a.reshape(2, 3, 1) for a in (z, out, dx))  # (batch, channels, positions)
     cpu.batchnorm_forward_train(z3, vec, vec, 1e-5, out3, dx3, vec2, vec3)
     cpu.batchnorm_forward_eval(z3, vec, vec, vec2, vec3, 1e-5, out3)
     cpu.batchnorm_backward(z3, z3, vec, vec3, 1e-5, dx3, vec2, vec3)
+    cpu.batchnorm_backward_eval(z3, z3, vec, vec2, vec3, 1e-5, dx3, vec2, vec3)
+    cpu.batchnorm_update_running(vec2, vec3, vec, vec, 0.1, 2)
     cpu.dropout_forward(z, z, 0.5, out, mask)
     cpu.dropout_backward(z, mask, 0.5, dx)
     p, g, m1, m2 = np.ones(3, dtype), np.ones(3, dtype), np.zeros(3, dtype), np.zeros(3, dtype)
@@ -91,17 +96,39 @@ def _exercise_images(dtype) -> None:
     images.images_to_rows(np.ones((1, 1, 4), dtype), np.empty((1, 4), dtype), vec)
     out, argmax = np.empty((1, 1, 1, 1), dtype), np.empty((1, 1, 1, 1), np.int32)
     images.maxpool_forward(x, 2, 2, out, argmax)
-    images.maxpool_backward(out, argmax, np.empty_like(x))
+    images.maxpool_backward(out, argmax, 2, 2, np.empty_like(x))
     images.avgpool_forward(x, 2, 2, out)
     images.avgpool_backward(out, 2, 2, np.empty_like(x))
+    channel_means = np.empty((1, 1), dtype)
+    images.global_avgpool_forward(x, channel_means)
+    images.global_avgpool_backward(channel_means, np.empty_like(x))
 
 
 def _exercise_regions() -> None:
-    from hashnet.kernels import cpu
+    """The exact-region kernels (`regions.py`): a square cut by two units that share a
+    pooling window, the maps of its pieces, and a point located among them."""
+    from hashnet.kernels import regions
 
-    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
-    A, z0 = np.ones((1, 2, 2)), np.full((1, 2), -0.5)
-    cpu.cut_regions(square, np.zeros(1, np.int64), np.full(1, 4), A, z0, 1.0, 1.0, 1e-10, 0.0, 10)
+    square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    Z = np.array([[[1.0, -1.0], [0.5, 0.5], [0.1, 0.0]]])  # (regions, 3, units)
+    windows, holders = np.array([[0, 1]]), np.zeros(2, np.int64)
+    order, ptr = np.arange(2), np.array([0, 1, 2])
+    state = regions.new_cut_state(1, 2)
+    start, count = np.zeros(1, np.int64), np.full(1, 4)
+    settings = (True, 0.0, windows, ptr, holders, order, order[:1], 1e-10, 0.0, 100, state)
+    verts, starts, counts, owner, touch_ptr, touch, state = regions.cut_pieces(
+        square, start, count, Z, *settings
+    )
+    centroids = np.array([verts[s : s + k].mean(axis=0) for s, k in zip(starts, counts)])
+    maps = np.zeros((len(owner), 3, 1))
+    touched = (touch_ptr, touch)
+    diff_ptr, diff = regions.piece_maps(
+        Z, owner, centroids, True, 0.0, windows, ptr, holders, *touched, maps
+    )
+    start = regions.chain_plan(diff_ptr, 1, 8)
+    rows = (np.array([0, 1]), np.zeros(1, np.int64), np.ones(1))
+    regions.chain_maps(maps, start, diff_ptr, diff, *rows, np.zeros((len(owner), 3, 1)))
+    regions.locate_points(verts, starts, counts, np.zeros((1, 2)), 1e-12)
 
 
 def warmup(dtypes=("float32", "float64"), verbose=True, images=True) -> float:

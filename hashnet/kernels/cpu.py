@@ -140,6 +140,35 @@ def softmax_xent(logits, y, dlogits):
     return loss / n, correct
 
 
+@kernel
+def softmax_xent_rows(logits, y, dlogits, row_loss, row_correct):
+    """`softmax_xent` that keeps each row's numbers: row_loss[i] is row i's cross-entropy
+    (float64) and row_correct[i] is 1 when its argmax is y[i]; dlogits is the gradient of the
+    batch's *mean* loss, as in `softmax_xent`.
+
+    The training loop keeps these per-example numbers for the whole epoch and adds them up once
+    at its end. On a GPU that is what lets the host wait once per epoch instead of after every
+    batch; the CPU uses the same loop, so it writes them too.
+    """
+    n, k = logits.shape
+    for i in range(n):
+        top = logits[i, 0]
+        best = 0
+        for j in range(1, k):
+            if logits[i, j] > top:
+                top = logits[i, j]
+                best = j
+        total = 0.0
+        for j in range(k):
+            total += math.exp(logits[i, j] - top)
+        log_total = math.log(total)
+        row_loss[i] = log_total + top - logits[i, y[i]]
+        row_correct[i] = best == y[i]
+        for j in range(k):
+            dlogits[i, j] = math.exp(logits[i, j] - top - log_total) / n
+        dlogits[i, y[i]] -= 1.0 / n
+
+
 # --- batch normalisation --------------------------------------------------------------------
 
 
@@ -215,6 +244,46 @@ def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
             for k in range(p):
                 g = dy[i, j, k] - dbeta[j] / count - xhat[i, j, k] * dgamma[j] / count
                 dx[i, j, k] = scale * g
+
+
+@kernel
+def batchnorm_backward_eval(dy, x, gamma, mean, var, eps, dx, dgamma, dbeta):
+    """Gradients of batch norm in evaluation mode, where mean and var are fixed numbers.
+
+    The layer is then the affine map out = gamma * xhat + beta with xhat = (x - mean) /
+    sqrt(var + eps), so dbeta = sum dy, dgamma = sum dy * xhat (over batch and positions) and
+    dx = dy * gamma / sqrt(var + eps): none of the batch coupling of the training mode.
+    """
+    n, c, p = dy.shape
+    for j in range(c):
+        dgamma[j] = 0
+        dbeta[j] = 0
+    for j in range(c):
+        inv_std = 1.0 / math.sqrt(var[j] + eps)
+        scale = gamma[j] * inv_std
+        for i in range(n):
+            for k in range(p):
+                g = dy[i, j, k]
+                dbeta[j] += g
+                dgamma[j] += g * ((x[i, j, k] - mean[j]) * inv_std)
+                dx[i, j, k] = g * scale
+
+
+@kernel
+def batchnorm_update_running(running_mean, running_var, mean, var, momentum, count):
+    """Move the running statistics towards the batch's: r = (1 - momentum) * r + momentum * b.
+
+    The batch variance `var` is the biased one (divided by count, the values behind each
+    channel); the running variance keeps the unbiased estimate var * count / (count - 1), as
+    PyTorch does. The numbers are rounded to the statistics' dtype before the arithmetic, so a
+    float32 model updates in float32.
+    """
+    t = running_mean.dtype.type
+    keep, new = t(1.0 - momentum), t(momentum)
+    unbias = t(count / (count - 1.0))
+    for j in range(running_mean.shape[0]):
+        running_mean[j] = running_mean[j] * keep + new * mean[j]
+        running_var[j] = running_var[j] * keep + new * (var[j] * unbias)
 
 
 # --- dropout --------------------------------------------------------------------------------
@@ -725,185 +794,3 @@ def table_xent(code_bytes, tables, shift, y, binary, hist):
             for k in range(width):
                 h[k] += z[k]
     return loss / n
-
-
-# --- exact linear regions -----------------------------------------------------------------------
-
-
-@kernel
-def _half_keeps(f, k, q, tol, positive_half):
-    """Whether vertex q of a piece cut by a line (values f) belongs to the positive half.
-
-    Vertices off the line go to their side. A run of vertices on the line (|f| <= tol) between
-    the two sides goes whole to the positive half, and only its end next to the negative side
-    to the negative half, so the two halves share one chord and never overlap; a run touching
-    the line from one side stays on that side.
-    """
-    if f[q] > tol:
-        return positive_half
-    if f[q] < -tol:
-        return not positive_half
-    before = (q - 1 + k) % k
-    while abs(f[before]) <= tol:
-        before = (before - 1 + k) % k
-    after = (q + 1) % k
-    while abs(f[after]) <= tol:
-        after = (after + 1) % k
-    pos_before, pos_after = f[before] > 0, f[after] > 0
-    if positive_half:
-        return pos_before or pos_after
-    if not pos_before and not pos_after:
-        return True
-    if pos_before and not pos_after:  # the run's last vertex, next to the negative side
-        return abs(f[(q + 1) % k]) > tol
-    if pos_after and not pos_before:  # the run's first vertex
-        return abs(f[(q - 1 + k) % k]) > tol
-    return False
-
-
-@kernel
-def _shoelace(verts, start, k):
-    """Signed area of verts[start : start + k] (positive when counter-clockwise)."""
-    total = 0.0
-    for q in range(k):
-        r = start + (q + 1) % k
-        total += verts[start + q, 0] * verts[r, 1] - verts[r, 0] * verts[start + q, 1]
-    return 0.5 * total
-
-
-@kernel
-def _grown(array, size):
-    """A copy of `array` with room for at least `size` rows (capacity doubles)."""
-    if size <= array.shape[0]:
-        return array
-    bigger = np.empty((max(size, 2 * array.shape[0]),) + array.shape[1:], array.dtype)
-    bigger[: array.shape[0]] = array
-    return bigger
-
-
-@kernel
-def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol, limit):
-    """Cut every region by the lines of all units of one layer: the regions of the next layer.
-
-    Tolerance policy (see hashnet.regions.enumerate): vertices with |f| <= tol lie on the line;
-    a cut leaving a piece of area <= area_tol keeps the piece whole, on the side of the larger
-    part; a piece with no vertex strictly on either side takes the sign at its vertex mean.
-
-    Region r (polygon verts[starts[r] : starts[r] + counts[r]]) has pre-activations
-    [s, t] @ A[r] + z0[r]. Each region is cut depth first: a piece is tested against the next
-    units until one cuts it; its two halves go on a small stack with the units still to test;
-    a piece that no unit cuts is final. Bits of a piece: 1 for the units positive on it;
-    tol = tol_factor * (|a| reach_s + |b| reach_t + |c|) for the line a s + b t + c = 0.
-    Returns (verts, starts, counts, owner, bits) of the final pieces, region by region, the
-    negative half of each cut before the positive one. Stops as soon as there are more than
-    `limit` pieces (the caller's max_regions), so a runaway layer costs no more than that.
-    """
-    n, m = z0.shape
-    max_k = 0
-    for r in range(n):
-        max_k = max(max_k, counts[r])
-    cap_k = max_k + m + 4  # a cut adds at most one vertex to a piece
-    # The stack: at most one pending sibling per unit, so m + 2 entries.
-    st_verts = np.empty(((m + 2) * cap_k, 2))
-    st_count = np.empty(m + 2, np.int64)
-    st_next = np.empty(m + 2, np.int64)
-    st_bits = np.empty((m + 2, m), np.uint8)
-    f = np.empty(cap_k)
-    piece = np.empty((cap_k, 2))
-    bits = np.empty(m, np.uint8)
-    sizes = np.empty(2, np.int64)
-    out_verts = np.empty((verts.shape[0] * 2 + 16, 2))
-    out_starts = np.empty(2 * n + 16, np.int64)
-    out_counts = np.empty(2 * n + 16, np.int64)
-    owner = np.empty(2 * n + 16, np.int64)
-    out_bits = np.empty((2 * n + 16, m), np.uint8)
-    n_out, v_out = 0, 0
-    for r in range(n):
-        depth = 0
-        k = counts[r]
-        st_verts[:k] = verts[starts[r] : starts[r] + k]
-        st_count[0], st_next[0] = k, 0
-        st_bits[0, :] = 0
-        depth = 1
-        while depth > 0:
-            depth -= 1
-            k, j = st_count[depth], st_next[depth]
-            base = depth * cap_k
-            piece[:k] = st_verts[base : base + k]
-            bits[:] = st_bits[depth]
-            cut = False
-            while j < m and not cut:
-                a, b, c = A[r, 0, j], A[r, 1, j], z0[r, j]
-                tol = tol_factor * (abs(a) * reach_s + abs(b) * reach_t + abs(c))
-                n_pos = n_neg = 0
-                for q in range(k):
-                    f[q] = a * piece[q, 0] + b * piece[q, 1] + c
-                    if f[q] > tol:
-                        n_pos += 1
-                    elif f[q] < -tol:
-                        n_neg += 1
-                if n_pos > 0 and n_neg > 0:
-                    # Try the cut: the positive half into stack slot depth, the negative half
-                    # into slot depth + 1 (so it is processed first; order does not matter).
-                    for half in range(2):
-                        slot = (depth + half) * cap_k
-                        count = 0
-                        for q in range(k):
-                            p = (q + 1) % k
-                            if f[q] > tol:  # off the line: its own side (the common case)
-                                keep = half == 0
-                            elif f[q] < -tol:
-                                keep = half == 1
-                            else:
-                                keep = _half_keeps(f, k, q, tol, half == 0)
-                            if keep:
-                                st_verts[slot + count] = piece[q]
-                                count += 1
-                            if (f[q] > tol and f[p] < -tol) or (f[q] < -tol and f[p] > tol):
-                                w = f[q] / (f[q] - f[p])
-                                st_verts[slot + count] = piece[q] + w * (piece[p] - piece[q])
-                                count += 1
-                        sizes[half] = count
-                    pos_area = _shoelace(st_verts, depth * cap_k, sizes[0])
-                    neg_area = _shoelace(st_verts, (depth + 1) * cap_k, sizes[1])
-                    if pos_area > area_tol and neg_area > area_tol:
-                        st_count[depth], st_next[depth] = sizes[0], j + 1
-                        st_bits[depth] = bits
-                        st_bits[depth, j] = 1
-                        st_count[depth + 1], st_next[depth + 1] = sizes[1], j + 1
-                        st_bits[depth + 1] = bits
-                        depth += 2
-                        cut = True
-                    else:  # a sliver: the piece stays whole, on its larger side
-                        bits[j] = pos_area > neg_area
-                elif n_pos > 0:
-                    bits[j] = 1
-                elif n_neg == 0:  # constant on the piece: the sign at its vertex mean
-                    ms = mt = 0.0
-                    for q in range(k):
-                        ms += piece[q, 0]
-                        mt += piece[q, 1]
-                    bits[j] = a * ms / k + b * mt / k + c > 0
-                j += 1
-            if not cut:  # no unit cuts this piece any more: a final region
-                out_verts = _grown(out_verts, v_out + k)
-                out_starts = _grown(out_starts, n_out + 1)
-                out_counts = _grown(out_counts, n_out + 1)
-                owner = _grown(owner, n_out + 1)
-                out_bits = _grown(out_bits, n_out + 1)
-                out_verts[v_out : v_out + k] = piece[:k]
-                out_starts[n_out], out_counts[n_out], owner[n_out] = v_out, k, r
-                out_bits[n_out] = bits
-                v_out += k
-                n_out += 1
-                if n_out > limit:
-                    break
-        if n_out > limit:
-            break
-    return (
-        out_verts[:v_out],
-        out_starts[:n_out],
-        out_counts[:n_out],
-        owner[:n_out],
-        out_bits[:n_out],
-    )

@@ -18,10 +18,10 @@ the K-NN search are written for a GPU, where thousands of threads run at once:
 - Scatter-adds of the CPU kernels (col2im, pooling backward) are turned into gathers: one
   thread per input pixel adds up what its windows send back, in the order the CPU adds it.
 
-Importing this module imports numba.cuda; `hashnet.gpu` does that only when device="cuda" is
-asked for. Under NUMBA_ENABLE_CUDASIM=1 (numba's CPU simulator, where every GPU thread is a
-Python thread) the blocks and tiles are made tiny, so the tests on small shapes stay quick and
-still cross every tile boundary.
+Importing this module imports numba.cuda; `hashnet.kernels.backend` does that only when
+device="cuda" is asked for. Under NUMBA_ENABLE_CUDASIM=1 (numba's CPU simulator, where every
+GPU thread is a Python thread) the blocks and tiles are made tiny, so the tests on small shapes
+stay quick and still cross every tile boundary.
 """
 
 from __future__ import annotations
@@ -409,6 +409,189 @@ def softmax_xent(logits, y, dlogits):
     row_correct = cuda.device_array(n, np.int32)
     softmax_xent_rows(logits, y, dlogits, row_loss, row_correct)
     return float(row_loss.copy_to_host().sum()) / n, int(row_correct.copy_to_host().sum())
+
+
+# --- batch normalisation ------------------------------------------------------------------------
+# x is (batch, channels, positions), as on the CPU. A channel's statistics are sums over
+# batch x positions values: taken in two steps without atomics, as the bias sums are (threads
+# add strided parts into a table, then one thread per channel adds its column in order).
+
+
+def _lanes(count):
+    """Threads per channel for a sum over `count` values (about sqrt(count), see
+    images_to_rows)."""
+    return max(1, min(math.isqrt(max(count, 1)), SUM_LANES))
+
+
+@_kernel
+def _channel_partials(x, center, squares, partial):
+    # Thread (lane, c) adds the entries lane, lane + L, ... of channel c (flattened over
+    # batch and positions), or their squared distances to center[c], into partial[lane, c].
+    lane0, c0 = cuda.grid(2)
+    sl, sc = cuda.gridsize(2)
+    lanes = partial.shape[0]
+    n_pos = x.shape[2]
+    count = x.shape[0] * n_pos
+    for c in range(c0, x.shape[1], sc):
+        for lane in range(lane0, lanes, sl):
+            total = partial.dtype.type(0)
+            for q in range(lane, count, lanes):
+                v = x[q // n_pos, c, q % n_pos]
+                if squares:
+                    d = v - center[c]
+                    total += d * d
+                else:
+                    total += v
+            partial[lane, c] = total
+
+
+@_kernel
+def _grad_partials(dy, xhat, partial_dy, partial_dyx):
+    # The two sums of the batch-norm backward pass, sum dy and sum dy * xhat, per channel.
+    lane0, c0 = cuda.grid(2)
+    sl, sc = cuda.gridsize(2)
+    lanes = partial_dy.shape[0]
+    n_pos = dy.shape[2]
+    count = dy.shape[0] * n_pos
+    for c in range(c0, dy.shape[1], sc):
+        for lane in range(lane0, lanes, sl):
+            a = partial_dy.dtype.type(0)
+            b = partial_dy.dtype.type(0)
+            for q in range(lane, count, lanes):
+                g = dy[q // n_pos, c, q % n_pos]
+                a += g
+                b += g * xhat[q // n_pos, c, q % n_pos]
+            partial_dy[lane, c] = a
+            partial_dyx[lane, c] = b
+
+
+@_kernel
+def _divide(v, divisor):
+    for j in range(cuda.grid(1), v.shape[0], cuda.gridsize(1)):
+        v[j] = v[j] / divisor
+
+
+def _channel_mean(x, center, squares, out):
+    """out[c] = the mean over batch and positions of x[:, c] (or of (x[:, c] - center[c])^2)."""
+    n, c, p = x.shape
+    partial = scratch("batchnorm partial", (_lanes(n * p), c), x.dtype)
+    _launch_2d(_channel_partials, c, partial.shape[0], x, center, squares, partial)
+    _launch_1d(_sum_partials, c, partial, out)
+    _launch_1d(_divide, c, out, _scalar(out, n * p))
+
+
+@_kernel
+def _normalize(x, gamma, beta, mean, var, eps, one, out, xhat, keep_xhat):
+    p0, nc0 = cuda.grid(2)
+    sp, snc = cuda.gridsize(2)
+    n_ch = x.shape[1]
+    for nc in range(nc0, x.shape[0] * n_ch, snc):
+        n = nc // n_ch
+        c = nc % n_ch
+        inv_std = one / math.sqrt(var[c] + eps)
+        for p in range(p0, x.shape[2], sp):
+            h = (x[n, c, p] - mean[c]) * inv_std
+            if keep_xhat:
+                xhat[n, c, p] = h
+            out[n, c, p] = gamma[c] * h + beta[c]
+
+
+def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
+    """Normalise each channel with the batch's mean and (biased) variance (see
+    cpu.batchnorm_forward_train); writes xhat, mean and var for the backward pass and the
+    running statistics."""
+    n, c, p = x.shape
+    if n * p == 0:
+        return
+    _channel_mean(x, mean, False, mean)
+    _channel_mean(x, mean, True, var)
+    args = (x, gamma, beta, mean, var, _scalar(x, eps), _scalar(x, 1), out, xhat, True)
+    _launch_2d(_normalize, n * c, p, *args)
+
+
+def batchnorm_forward_eval(x, gamma, beta, mean, var, eps, out):
+    """out = gamma * (x - mean) / sqrt(var + eps) + beta with the running statistics."""
+    n, c, p = x.shape
+    args = (x, gamma, beta, mean, var, _scalar(x, eps), _scalar(x, 1), out, out, False)
+    _launch_2d(_normalize, n * c, p, *args)
+
+
+@_kernel
+def _batchnorm_dx(dy, xhat, gamma, var, eps, one, sum_dy, sum_dyx, count, dx):
+    p0, nc0 = cuda.grid(2)
+    sp, snc = cuda.gridsize(2)
+    n_ch = dy.shape[1]
+    for nc in range(nc0, dy.shape[0] * n_ch, snc):
+        n = nc // n_ch
+        c = nc % n_ch
+        scale = gamma[c] * (one / math.sqrt(var[c] + eps))
+        mean_dy = sum_dy[c] / count
+        mean_dyx = sum_dyx[c] / count
+        for p in range(p0, dy.shape[2], sp):
+            dx[n, c, p] = scale * (dy[n, c, p] - mean_dy - xhat[n, c, p] * mean_dyx)
+
+
+def _grad_sums(dy, xhat, dgamma, dbeta):
+    """dbeta = sum dy and dgamma = sum dy * xhat over batch and positions, per channel."""
+    n, c, p = dy.shape
+    lanes = _lanes(n * p)
+    partial_dy = scratch("batchnorm partial", (lanes, c), dy.dtype)
+    partial_dyx = scratch("batchnorm partial 2", (lanes, c), dy.dtype)
+    _launch_2d(_grad_partials, c, lanes, dy, xhat, partial_dy, partial_dyx)
+    _launch_1d(_sum_partials, c, partial_dy, dbeta)
+    _launch_1d(_sum_partials, c, partial_dyx, dgamma)
+
+
+def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
+    """Gradients of the training-mode batch norm (see cpu.batchnorm_backward):
+    dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat))."""
+    n, c, p = dy.shape
+    if n * p == 0:
+        return
+    _grad_sums(dy, xhat, dgamma, dbeta)
+    count = _scalar(dy, n * p)
+    args = (dy, xhat, gamma, var, _scalar(dy, eps), _scalar(dy, 1), dbeta, dgamma, count, dx)
+    _launch_2d(_batchnorm_dx, n * c, p, *args)
+
+
+@_kernel
+def _eval_xhat_and_dx(dy, x, gamma, mean, var, eps, one, xhat, dx):
+    p0, nc0 = cuda.grid(2)
+    sp, snc = cuda.gridsize(2)
+    n_ch = dy.shape[1]
+    for nc in range(nc0, dy.shape[0] * n_ch, snc):
+        n = nc // n_ch
+        c = nc % n_ch
+        inv_std = one / math.sqrt(var[c] + eps)
+        for p in range(p0, dy.shape[2], sp):
+            xhat[n, c, p] = (x[n, c, p] - mean[c]) * inv_std
+            dx[n, c, p] = dy[n, c, p] * (gamma[c] * inv_std)
+
+
+def batchnorm_backward_eval(dy, x, gamma, mean, var, eps, dx, dgamma, dbeta):
+    """Gradients of the evaluation-mode batch norm, a fixed affine map per channel."""
+    n, c, p = dy.shape
+    if n * p == 0:
+        return
+    xhat = scratch("batchnorm xhat", dy.shape, dy.dtype)
+    args = (dy, x, gamma, mean, var, _scalar(dy, eps), _scalar(dy, 1), xhat, dx)
+    _launch_2d(_eval_xhat_and_dx, n * c, p, *args)
+    _grad_sums(dy, xhat, dgamma, dbeta)
+
+
+@_kernel
+def _update_running(running_mean, running_var, mean, var, keep, new, unbias):
+    for j in range(cuda.grid(1), running_mean.shape[0], cuda.gridsize(1)):
+        running_mean[j] = running_mean[j] * keep + new * mean[j]
+        running_var[j] = running_var[j] * keep + new * (var[j] * unbias)
+
+
+def batchnorm_update_running(running_mean, running_var, mean, var, momentum, count):
+    """r = (1 - momentum) * r + momentum * b, with the unbiased batch variance (see
+    cpu.batchnorm_update_running)."""
+    s = functools.partial(_scalar, running_mean)
+    args = (s(1.0 - momentum), s(momentum), s(count / (count - 1.0)))
+    _launch_1d(_update_running, running_mean.shape[0], running_mean, running_var, mean, var, *args)
 
 
 # --- dropout ------------------------------------------------------------------------------------
@@ -875,7 +1058,7 @@ def _maxpool_backward(dy, argmax, k, stride, dx):
             dx[n, c, y, xx] = total
 
 
-def maxpool_backward(dy, argmax, dx, k, stride):
+def maxpool_backward(dy, argmax, k, stride, dx):
     """dx: each window's gradient goes to the input that won it. Unlike the CPU kernel, which
     scatters, this one gathers (no atomics), so it needs the window size and stride to know
     which windows contain a pixel."""
@@ -935,3 +1118,45 @@ def avgpool_backward(dy, k, stride, dx):
     n, c, height, width = dx.shape
     inv = _scalar(dy, 1.0 / (k * k))
     _launch_2d(_avgpool_backward, n * c, height * width, dy, k, stride, inv, dx)
+
+
+@_kernel
+def _global_avgpool_forward(x, count, out):
+    # One thread per (image, channel): its positions added in order, as on the CPU.
+    n_ch = x.shape[1]
+    width = x.shape[3]
+    positions = x.shape[2] * width
+    for nc in range(cuda.grid(1), x.shape[0] * n_ch, cuda.gridsize(1)):
+        n = nc // n_ch
+        c = nc % n_ch
+        total = x.dtype.type(0)
+        for q in range(positions):
+            total += x[n, c, q // width, q % width]
+        out[n, c] = total / count
+
+
+def global_avgpool_forward(x, out):
+    """out[n, c] = the mean of channel c of image n over all positions."""
+    n, c, height, width = x.shape
+    _launch_1d(_global_avgpool_forward, n * c, x, _scalar(x, height * width), out)
+
+
+@_kernel
+def _global_avgpool_backward(dy, count, dx):
+    p0, nc0 = cuda.grid(2)
+    sp, snc = cuda.gridsize(2)
+    n_ch = dx.shape[1]
+    width = dx.shape[3]
+    for nc in range(nc0, dx.shape[0] * n_ch, snc):
+        n = nc // n_ch
+        c = nc % n_ch
+        share = dy[n, c] / count
+        for p in range(p0, dx.shape[2] * width, sp):
+            dx[n, c, p // width, p % width] = share
+
+
+def global_avgpool_backward(dy, dx):
+    """Every position gets an equal share of its channel mean's gradient."""
+    n, c, height, width = dx.shape
+    args = (dy, _scalar(dx, height * width), dx)
+    _launch_2d(_global_avgpool_backward, n * c, height * width, *args)

@@ -179,8 +179,12 @@ def maxpool_forward(x, k, stride, out, argmax):
 
 
 @kernel
-def maxpool_backward(dy, argmax, dx):
-    """dx = 0, then each window's gradient goes to the input that won it."""
+def maxpool_backward(dy, argmax, k, stride, dx):
+    """dx = 0, then each window's gradient goes to the input that won it.
+
+    The scatter needs only `argmax`; k and stride are there because the GPU kernel of the same
+    name gathers instead (one thread per input pixel visits the windows that cover it), and
+    both take the same arguments."""
     n_img, n_ch, oh, ow = dy.shape
     width = dx.shape[3]
     dx[:] = 0
@@ -223,3 +227,33 @@ def avgpool_backward(dy, k, stride, dx):
                     for i in range(k):
                         for j in range(k):
                             dx[n, c, oy * stride + i, ox * stride + j] += g
+
+
+@kernel
+def global_avgpool_forward(x, out):
+    """out[n, c] = the mean of channel c of image n over all its H * W positions."""
+    n_img, n_ch, height, width = x.shape
+    positions = height * width
+    count = x.dtype.type(positions)
+    xf = x.ravel()
+    for plane in range(n_img * n_ch):
+        total = x.dtype.type(0.0)
+        start = plane * positions
+        for q in range(positions):
+            total += xf[start + q]
+        out[plane // n_ch, plane % n_ch] = total / count
+
+
+@kernel
+def global_avgpool_backward(dy, dx):
+    """Every position of channel c gets an equal share of its mean's gradient:
+    dx[n, c, y, x] = dy[n, c] / (H * W)."""
+    n_img, n_ch, height, width = dx.shape
+    positions = height * width
+    count = dx.dtype.type(positions)
+    xf = dx.ravel()
+    for plane in range(n_img * n_ch):
+        share = dy[plane // n_ch, plane % n_ch] / count
+        start = plane * positions
+        for q in range(positions):
+            xf[start + q] = share

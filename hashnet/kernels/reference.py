@@ -1,47 +1,96 @@
-"""Plain NumPy twins of the Numba kernels in `cpu.py`: the oracle the tests compare against.
+"""Plain NumPy twins of the kernels: what each one computes, and why, written to be read.
 
-Same names, same arguments, same outputs. These are written to be obviously correct, not fast:
-read them first to see what each kernel computes.
+Every fast kernel of `cpu.py`, `images.py` (Numba) and `cuda.py` (the GPU) has a twin here with
+the same name and the same arguments. Outputs are passed in and filled (`out[...] = ...`), as
+the kernels do; a twin that returns something returns what its kernel returns. The tests run
+each kernel and its twin on random inputs and compare, so if you want to know what a kernel
+does, read its twin: it is the formula, in NumPy, with the reasoning in its docstring. The
+kernels only add speed (one pass over memory instead of several, no temporary arrays).
+
+Shapes: a batch is (N, features) with one example per row; images are NCHW, (N, channels,
+height, width); batch norm sees (N, channels, positions). Masks are uint8 0/1.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+# --- dense layers and activations ----------------------------------------------------------
+
 
 def add_bias(z, b):
+    """z += b: the bias of a Dense layer, one number per output unit, added to every row.
+
+    (In a network the bias is usually added by the activation's kernel instead, in the same
+    pass; this one serves a Dense layer that no activation follows, such as the logits.)
+    """
     z += b
 
 
 def bias_act_forward(z, b, alpha, out, mask):
+    """A ReLU-like activation of z + b, recording which units are on.
+
+    a = z + b is the pre-activation. The unit is *on* where a > 0: mask = (a > 0) is the
+    layer's activation pattern, one bit of the neural code per unit. The output is
+    out = a where on, alpha * a where off: alpha = 0 is the ReLU, a small alpha (0.01) the
+    leaky ReLU, whose off units still pass a little signal and gradient.
+    """
     a = z + b
     mask[...] = a > 0
     out[...] = np.where(a > 0, a, alpha * a)
 
 
 def act_forward(z, alpha, out, mask):
+    """`bias_act_forward` without a bias: for an activation whose input already includes one
+    (after BatchNorm, or after a convolution, which adds its bias itself)."""
     bias_act_forward(z, np.zeros(z.shape[1], z.dtype), alpha, out, mask)
 
 
 def act_backward(dy, mask, alpha, dx):
+    """The chain rule through the activation: out = a (slope 1) where the unit was on and
+    alpha * a (slope alpha) where it was off, so dL/da = dy * slope: dx = dy where mask, else
+    alpha * dy. Only the mask of the forward pass is needed, not the inputs."""
     dx[...] = np.where(mask.astype(bool), dy, alpha * dy)
 
 
 def act_backward_bias(dy, mask, alpha, dx, db):
+    """`act_backward`, and the bias gradient of the Dense layer before the activation.
+
+    That bias entered as a = z + b, with the same b in every row, so dL/db = the sum over the
+    batch of dL/da: the column sums of dx.
+    """
     act_backward(dy, mask, alpha, dx)
     db[...] = dx.sum(axis=0)
 
 
 def column_sum(dz, db):
+    """db = the column sums of dz: the bias gradient of a Dense layer (z = x @ W + b adds the
+    same b to every row, so each row's gradient contributes to it)."""
     db[...] = dz.sum(axis=0)
 
 
+# --- softmax cross-entropy ------------------------------------------------------------------
+
+
 def softmax(logits, out):
+    """p = exp(z) / sum(exp(z)) per row: the class probabilities.
+
+    Subtracting the row's largest logit first changes nothing (the factor exp(-max) cancels)
+    but keeps every exp() at most 1, so it cannot overflow.
+    """
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     out[...] = e / e.sum(axis=1, keepdims=True)
 
 
 def softmax_xent(logits, y, dlogits):
+    """The loss of a batch: mean cross-entropy of softmax(logits) against the labels y.
+
+    For one row, loss = -log p[y] = logsumexp(z) - z[y], computed from log-probabilities
+    (z - max - log sum exp(z - max)) so that a tiny p never becomes log(0). Its gradient is
+    the famous p - onehot(y): the softmax and the log cancel each other's derivatives. The
+    batch loss is the mean, so dlogits = (p - onehot(y)) / n. Returns (mean loss, how many
+    rows have their largest logit at y).
+    """
     n = logits.shape[0]
     shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -53,8 +102,37 @@ def softmax_xent(logits, y, dlogits):
     return loss, correct
 
 
+def softmax_xent_rows(logits, y, dlogits, row_loss, row_correct):
+    """`softmax_xent` keeping each row's loss and correctness instead of the batch totals.
+
+    The training loop adds these up once per epoch. (On a GPU, reading a number back makes the
+    host wait for the device; one read per epoch instead of one per batch keeps it busy.)
+    """
+    n = logits.shape[0]
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    row_loss[...] = -log_probs[np.arange(n), y]
+    row_correct[...] = logits.argmax(axis=1) == y
+    softmax_xent(logits, y, dlogits)
+
+
+# --- batch normalisation --------------------------------------------------------------------
+# x is (batch, channels, positions): a Dense layer's (N, units) is seen as (N, units, 1), an
+# image batch (N, C, H, W) as (N, C, H*W). Every statistic is per channel, over the batch and
+# the positions, so a convolutional channel is normalised as one feature (it shares its weights
+# over the positions, so it shares its scale and shift too).
+
+
 def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
-    # x is (batch, channels, positions); statistics per channel over batch and positions.
+    """Normalise each channel with this batch's mean and (biased) variance, then scale and
+    shift: xhat = (x - mean) / sqrt(var + eps), out = gamma * xhat + beta.
+
+    Every channel leaves with mean beta and standard deviation about gamma, whatever the
+    earlier layers did to its scale, which is what makes deep networks easier to train. eps
+    keeps the division safe for a channel that is constant in the batch. `xhat`, `mean` and
+    `var` are outputs too: the backward pass needs xhat and var, the running statistics need
+    mean and var.
+    """
     mean[...] = x.mean(axis=(0, 2))
     var[...] = x.var(axis=(0, 2))
     xhat[...] = (x - mean[:, None]) / np.sqrt(var[:, None] + eps)
@@ -62,10 +140,22 @@ def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
 
 
 def batchnorm_forward_eval(x, gamma, beta, mean, var, eps, out):
+    """Evaluation: the same formula with fixed statistics (the running averages kept during
+    training). Every example is then treated on its own, and the layer is an affine map."""
     out[...] = gamma[:, None] * (x - mean[:, None]) / np.sqrt(var[:, None] + eps) + beta[:, None]
 
 
 def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
+    """Gradients of the training-mode batch norm.
+
+    beta and gamma act like a bias and a per-channel weight on xhat: dbeta = sum dy and
+    dgamma = sum dy * xhat, summed over batch and positions. dx is subtler, because every
+    input moves its channel's mean and variance too. With m values per channel and
+    s = 1 / sqrt(var + eps), differentiating xhat_i = (x_i - mean) * s through mean and var
+    gives dx = gamma * s * (dy - mean(dy) - xhat * mean(dy * xhat)): the gradient with its
+    mean removed (shifting every input alike changes nothing after normalising) and its
+    component along xhat removed (neither does scaling them alike).
+    """
     dbeta[...] = dy.sum(axis=(0, 2))
     dgamma[...] = (dy * xhat).sum(axis=(0, 2))
     mean_dy = dy.mean(axis=(0, 2))[:, None]
@@ -74,16 +164,60 @@ def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
     dx[...] = scale * (dy - mean_dy - xhat * mean_dy_xhat)
 
 
+def batchnorm_backward_eval(dy, x, gamma, mean, var, eps, dx, dgamma, dbeta):
+    """Gradients of the evaluation-mode batch norm, whose mean and var are constants: an
+    affine map per channel, so dx = dy * gamma / sqrt(var + eps), and dgamma, dbeta as in
+    training mode (with xhat computed from the fixed statistics)."""
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mean[:, None]) * inv_std[:, None]
+    dbeta[...] = dy.sum(axis=(0, 2))
+    dgamma[...] = (dy * xhat).sum(axis=(0, 2))
+    dx[...] = dy * (gamma * inv_std)[:, None]
+
+
+def batchnorm_update_running(running_mean, running_var, mean, var, momentum, count):
+    """Exponential moving averages of the batch statistics, for evaluation mode:
+    running = (1 - momentum) * running + momentum * batch value.
+
+    The batch variance `var` divides by the count of values behind it (`count` per channel);
+    the running variance averages the unbiased estimate var * count / (count - 1) instead,
+    since it stands for the variance of the whole data set (PyTorch's convention).
+    """
+    dtype = running_mean.dtype.type
+    keep, new = dtype(1.0 - momentum), dtype(momentum)
+    unbiased = var * dtype(count / (count - 1.0))
+    running_mean[...] = running_mean * keep + new * mean
+    running_var[...] = running_var * keep + new * unbiased
+
+
+# --- dropout --------------------------------------------------------------------------------
+
+
 def dropout_forward(x, u, rate, out, mask):
+    """Inverted dropout: keep each unit with probability 1 - rate (where its uniform draw u is
+    >= rate), zero the others, and scale the kept ones by 1 / (1 - rate).
+
+    The scaling keeps every unit's expected value what it was, so evaluation simply skips
+    dropout. The draws u come from the caller (a seeded generator), which makes a run
+    repeatable and lets a twin, or a GPU, drop exactly the same units.
+    """
     mask[...] = u >= rate
     out[...] = x * mask / (1.0 - rate)
 
 
 def dropout_backward(dy, mask, rate, dx):
+    """A dropped unit passed nothing on, so it gets no gradient; a kept one was scaled by
+    1 / (1 - rate), and so is its gradient."""
     dx[...] = dy * mask / (1.0 - rate)
 
 
-TINY = 1e-30  # moving averages below this are flushed to zero (see cpu.py)
+# --- optimisers, on the model's flat parameter vector --------------------------------------
+# All parameters of a model live in one flat vector p, gradients in g. Its first n_decay
+# entries are the weight matrices, which get the L2 penalty weight_decay / 2 * ||W||^2 (its
+# gradient, weight_decay * W, is added to g); biases and batch-norm parameters come after them
+# and are not decayed.
+
+TINY = 1e-30  # moving averages below this are set to zero (see _flush)
 
 
 def _with_decay(p, g, weight_decay, n_decay):
@@ -93,10 +227,21 @@ def _with_decay(p, g, weight_decay, n_decay):
 
 
 def _flush(a):
+    """Set entries below TINY to zero. A moving average of a gradient that stays zero (a
+    pixel that is always black, a dead unit) shrinks geometrically until it becomes a
+    subnormal float, which x86 processors handle tens of times slower than normal ones;
+    flushing it changes no weight by a representable amount."""
     a[np.abs(a) < TINY] = 0
 
 
 def sgd_step(p, g, velocity, lr, momentum, nesterov, weight_decay, n_decay):
+    """Stochastic gradient descent with momentum.
+
+    The velocity is a running sum of gradients, v = momentum * v + g, so steps along a
+    direction that keeps coming back grow (up to 1 / (1 - momentum) times), while directions
+    that flip sign cancel. Plain momentum steps p -= lr * v; Nesterov's variant looks ahead,
+    p -= lr * (g + momentum * v). momentum = 0 is plain SGD, p -= lr * g.
+    """
     grad = _with_decay(p, g, weight_decay, n_decay)
     velocity[...] = momentum * velocity + grad
     _flush(velocity)
@@ -104,6 +249,15 @@ def sgd_step(p, g, velocity, lr, momentum, nesterov, weight_decay, n_decay):
 
 
 def adam_step(p, g, m1, m2, lr, beta1, beta2, eps, step, weight_decay, n_decay):
+    """Adam (Kingma and Ba, 2015): momentum, with every coordinate scaled by the size of its
+    own gradients.
+
+    m1 averages the gradient and m2 its square (moving averages with weights 1 - beta1 and
+    1 - beta2). Both start at zero, which biases them towards zero in the first steps; dividing
+    by 1 - beta**step (`step` counts from 1) removes that bias. The step is
+    lr * m1_hat / (sqrt(m2_hat) + eps): about lr in size for a steady gradient, whatever its
+    scale, so one learning rate suits weights whose gradients differ by orders of magnitude.
+    """
     grad = _with_decay(p, g, weight_decay, n_decay)
     m1[...] = beta1 * m1 + (1 - beta1) * grad
     m2[...] = beta2 * m2 + (1 - beta2) * grad**2
@@ -115,6 +269,10 @@ def adam_step(p, g, m1, m2, lr, beta1, beta2, eps, step, weight_decay, n_decay):
 
 
 # --- neural codes -----------------------------------------------------------------------------
+# A code is a row of uint64 words: bit j of the activation pattern is bit j % 64 (least
+# significant first) of word j // 64, and the unused high bits of the last word are zero. Packed,
+# 64 units fit in one machine word, two codes are equal when their words are, and the Hamming
+# distance is a popcount of XORed words.
 
 
 def _set_bits(words, bits, offset=0):
@@ -126,26 +284,35 @@ def _set_bits(words, bits, offset=0):
 
 
 def bias_act_pack(z, b, alpha, out, words, offset):
+    """`bias_act_forward` that writes its sign bits into packed codes instead of a mask: bit
+    offset + j of row i becomes z[i, j] + b[j] > 0. A network's code is its activation layers'
+    bits, one layer after the other, so each layer packs at its own offset (ORed in, which
+    leaves the bits of the other layers alone)."""
     mask = np.zeros(z.shape, np.uint8)
     bias_act_forward(z, b, alpha, out, mask)
     _set_bits(words, mask, offset)
 
 
 def act_pack(z, alpha, out, words, offset):
+    """`bias_act_pack` without a bias (see `act_forward`)."""
     bias_act_pack(z, np.zeros(z.shape[1], z.dtype), alpha, out, words, offset)
 
 
 def pack_bits(bits, words):
+    """Pack a 0/1 matrix (N, n_bits) into words (N, ceil(n_bits / 64))."""
     words[...] = 0
     _set_bits(words, bits)
 
 
 def unpack_bits(words, bits):
+    """The inverse of `pack_bits`: bits[i, j] = bit j % 64 of words[i, j // 64]."""
     for j in range(bits.shape[1]):
         bits[:, j] = (words[:, j // 64] >> np.uint64(j % 64)) & np.uint64(1)
 
 
 def select_bits(words, index, out):
+    """New codes whose bit j is bit index[j] of the old ones (a subset of the units, in any
+    order), packed again."""
     n_bits = int(index.max()) + 1 if len(index) else 0
     bits = np.zeros((words.shape[0], n_bits), np.uint8)
     unpack_bits(words, bits)
@@ -153,12 +320,20 @@ def select_bits(words, index, out):
 
 
 def hamming_distances(a, b, out):
+    """out[i, j] = the number of units on in one code and off in the other: the Hamming
+    distance between codes a[i] and b[j]. (The kernel counts the 1 bits of a[i] XOR b[j],
+    64 units per instruction.)"""
     bytes_a = np.unpackbits(a.view(np.uint8), axis=1)
     bytes_b = np.unpackbits(b.view(np.uint8), axis=1)
     out[...] = (bytes_a[:, None, :] != bytes_b[None, :, :]).sum(axis=2)
 
 
 def hamming_knn(query, train, k, out_index, out_dist):
+    """The k training codes nearest to each query code in Hamming distance, nearest first.
+
+    Many codes are at the same distance (distances are small integers), so the order among
+    them must be fixed for the answer to be unique: ties go to the smaller training index.
+    """
     dist = np.zeros((query.shape[0], train.shape[0]), np.int64)
     hamming_distances(query, train, dist)
     for i in range(query.shape[0]):
@@ -168,7 +343,9 @@ def hamming_knn(query, train, k, out_index, out_dist):
 
 
 def code_groups(words, order=None, hashes=None):
-    """Group ids in order of first appearance (order and hashes are not needed here)."""
+    """A group id for every code: equal ids exactly for equal codes, numbered 0, 1, ... in the
+    order in which each code first appears. (The kernel sorts by a hash of the words to bring
+    equal codes together; `order` and `hashes` are that sort, which np.unique does not need.)"""
     _, first, inverse = np.unique(words, axis=0, return_index=True, return_inverse=True)
     rank = np.empty(len(first), np.int64)
     rank[np.argsort(first)] = np.arange(len(first))
@@ -213,7 +390,14 @@ def squared_error(X, centers, labels):
 
 
 def merge_k_smallest(qt, sq_train, offset, best_index, best_key):
-    """Pool the current best k with the whole tile, sort by (key, index), keep the first k."""
+    """One tile of the Euclidean K-NN search: merge its candidates into the best k so far.
+
+    The squared distance ||q - t||^2 = ||q||^2 - 2 q.t + ||t||^2; the first term is the same
+    for every candidate of a query, so ranking needs only key = ||t||^2 - 2 q.t, where the
+    products q.t for a whole tile of training points are one matrix product (`qt`, columns
+    offset, offset + 1, ... of the training set). Pool the current best k with the tile, sort
+    by (key, index), keep the first k: ties go to the smaller training index.
+    """
     k = best_key.shape[1]
     key = sq_train[None, :] - 2.0 * qt
     index = np.broadcast_to(offset + np.arange(qt.shape[1]), key.shape)
@@ -225,6 +409,15 @@ def merge_k_smallest(qt, sq_train, offset, best_index, best_key):
 
 
 def table_xent(code_bytes, tables, shift, y, binary, hist):
+    """Loss and gradient of logistic regression on packed codes, by table look-up.
+
+    A linear model on bits, z = shift + sum over bits of w_bit * bit, can be summed a byte at a
+    time: tables[p, v] holds the sum of the weights of byte p's bits that are set in the byte
+    value v, so a code's logits are one look-up per byte. `binary`: one logit and the logistic
+    loss log(1 + e^z) - t z (gradient sigmoid(z) - t); otherwise softmax cross-entropy over the
+    classes. Returns the mean loss and adds each row's gradient into hist[p, byte value], from
+    which the caller forms the weights' gradient.
+    """
     n, n_bytes = code_bytes.shape
     position = np.arange(n_bytes)
     z = shift + tables[position[None, :], code_bytes].sum(axis=1)  # (n, width) logits
@@ -241,95 +434,23 @@ def table_xent(code_bytes, tables, shift, y, binary, hist):
     return float(loss)
 
 
-# --- exact linear regions ---------------------------------------------------------------------
-
-
-def _signed_area(polygon):
-    if len(polygon) < 3:
-        return 0.0
-    s, t = polygon[:, 0], polygon[:, 1]
-    return 0.5 * float(np.dot(s, np.roll(t, -1)) - np.dot(np.roll(s, -1), t))
-
-
-def cut_regions(verts, starts, counts, A, z0, reach_s, reach_t, tol_factor, area_tol, limit):
-    out, owner, out_bits = [], [], []
-    m = z0.shape[1]
-
-    def visit(r, piece, j, bits):
-        if len(out) > limit:
-            return
-        while j < m:
-            a, b, c = A[r, 0, j], A[r, 1, j], z0[r, j]
-            tol = tol_factor * (abs(a) * reach_s + abs(b) * reach_t + abs(c))
-            f = piece @ np.array([a, b]) + c
-            side = np.where(f > tol, 1, np.where(f < -tol, -1, 0))
-            if (side > 0).any() and (side < 0).any():
-                halves = [_half(piece, f, side, positive) for positive in (True, False)]
-                areas = [_signed_area(h) for h in halves]
-                if min(areas) > area_tol:
-                    visit(r, halves[1], j + 1, bits.copy())  # negative half first
-                    on = bits.copy()
-                    on[j] = 1
-                    visit(r, halves[0], j + 1, on)
-                    return
-                bits[j] = areas[0] > areas[1]
-            elif (side != 0).any():
-                bits[j] = (side > 0).any()
-            else:
-                bits[j] = a * piece[:, 0].mean() + b * piece[:, 1].mean() + c > 0
-            j += 1
-        out.append(piece)
-        owner.append(r)
-        out_bits.append(bits)
-
-    for r, (start, k) in enumerate(zip(starts, counts)):
-        visit(r, verts[start : start + k], 0, np.zeros(m, np.uint8))
-    counts_out = np.array([len(p) for p in out], np.int64)
-    return (
-        np.concatenate(out) if out else np.empty((0, 2)),
-        np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
-        counts_out,
-        np.array(owner, np.int64),
-        np.array(out_bits, np.uint8).reshape(len(out), m),
-    )
-
-
-def _half(piece, f, side, positive):
-    """One half of a cut piece: its vertices on that side (see `_keeps`) and the crossings."""
-    rows, k = [], len(piece)
-    for q in range(k):
-        p = (q + 1) % k
-        if _keeps(side, q, positive):
-            rows.append(piece[q])
-        if side[q] * side[p] < 0:
-            rows.append(piece[q] + f[q] / (f[q] - f[p]) * (piece[p] - piece[q]))
-    return np.array(rows)
-
-
-def _keeps(side, q, positive):
-    """Vertex q's half: off-line vertices by their side; a run on the line between the sides
-    whole to the positive half and only its end next to the negative side to the negative half;
-    a run touching the line from one side stays on that side."""
-    k = len(side)
-    if side[q] != 0:
-        return (side[q] > 0) == positive
-    before = next(side[(q - d) % k] for d in range(1, k) if side[(q - d) % k] != 0)
-    after = next(side[(q + d) % k] for d in range(1, k) if side[(q + d) % k] != 0)
-    if positive:
-        return before > 0 or after > 0
-    if before < 0 and after < 0:
-        return True
-    if before > 0 and after < 0:
-        return side[(q + 1) % k] != 0
-    if after > 0 and before < 0:
-        return side[(q - 1) % k] != 0
-    return False
-
-
 # --- image layers (twins of images.py) --------------------------------------------------------
+# A convolution slides each (C, kh, kw) filter over the image: out[n, f, y, x] = b[f] + the sum
+# of W[f] times the window at (y * stride - pad, x * stride - pad). Written as one matrix
+# product: im2col copies every window into a column, W (one row per filter) @ cols applies every
+# filter to every window, rows_to_images puts the result into NCHW order. Backward, the same
+# steps in reverse: images_to_rows, two products, col2im.
 
 
 def im2col(x, kh, kw, stride, pad, cols):
+    """Every kh x kw window of the zero-padded images as one column of `cols`:
+
+        cols[(c*kh + i)*kw + j, (n*OH + oy)*OW + ox] = x[n, c, oy*s + i - pad, ox*s + j - pad]
+
+    One row per filter weight (c, i, j), one column per (image, output position), so that
+    W.reshape(F, C*kh*kw) @ cols is the convolution of every image with every filter.
+    s is the stride; OH = (H + 2 pad - kh) // s + 1, and likewise OW.
+    """
     n, c, height, width = x.shape
     padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     oh = (height + 2 * pad - kh) // stride + 1
@@ -344,6 +465,9 @@ def im2col(x, kh, kw, stride, pad, cols):
 
 
 def col2im(dcols, kh, kw, stride, pad, dx):
+    """The adjoint of im2col, for the backward pass: each entry of dcols is the gradient of
+    one copy of a pixel, and a pixel's gradient is the sum over its copies (a pixel under
+    several windows was copied several times). Padding pixels are dropped."""
     n, c, height, width = dx.shape
     oh = (height + 2 * pad - kh) // stride + 1
     ow = (width + 2 * pad - kw) // stride + 1
@@ -357,11 +481,15 @@ def col2im(dcols, kh, kw, stride, pad, dx):
 
 
 def rows_to_images(rows, b, out):
+    """out[n, f, p] = rows[f, n * P + p] + b[f]: the product W @ cols has one row per filter
+    and one column per (image, position); cut it into images and add each filter's bias."""
     n, f, p = out.shape
     out[...] = rows.reshape(f, n, p).transpose(1, 0, 2) + b[:, None]
 
 
 def images_to_rows(dy, rows, db):
+    """The reverse layout change, rows[f, n * P + p] = dy[n, f, p], and the bias gradient:
+    a filter's bias was added at every position of every image, so db[f] sums dy over both."""
     n, f, p = dy.shape
     rows[...] = dy.transpose(1, 0, 2).reshape(f, n * p)
     db[...] = dy.sum(axis=(0, 2))
@@ -380,6 +508,9 @@ def _windows(x, k, stride, oh, ow):
 
 
 def maxpool_forward(x, k, stride, out, argmax):
+    """The largest pixel of each k x k window (windows start every `stride` pixels), and
+    where it was: argmax holds its flat position y * W + x within the channel, the first
+    maximum on ties, so that the backward pass knows who won."""
     oh, ow = out.shape[2:]
     windows = _windows(x, k, stride, oh, ow)
     best = windows.argmax(axis=-1)  # the first maximum on ties, as the kernel
@@ -390,7 +521,10 @@ def maxpool_forward(x, k, stride, out, argmax):
     argmax[...] = rows * x.shape[3] + columns
 
 
-def maxpool_backward(dy, argmax, dx):
+def maxpool_backward(dy, argmax, k, stride, dx):
+    """Only the winner of a window influenced its output, with slope 1: each window's
+    gradient goes to its winning pixel, and a pixel that won several (overlapping) windows
+    collects all of theirs. (k and stride are not needed here; the GPU kernel uses them.)"""
     n, c = dy.shape[:2]
     flat = np.zeros((n, c, dx.shape[2] * dx.shape[3]), dx.dtype)
     for a in range(n):
@@ -400,13 +534,29 @@ def maxpool_backward(dy, argmax, dx):
 
 
 def avgpool_forward(x, k, stride, out):
+    """The mean of each k x k window: the same affine map for every input."""
     oh, ow = out.shape[2:]
     out[...] = _windows(x, k, stride, oh, ow).mean(axis=-1)
 
 
 def avgpool_backward(dy, k, stride, dx):
+    """Each pixel of a window counted 1 / (k * k) in its mean, so it gets that share of the
+    window's gradient (summed over the windows it belongs to)."""
     oh, ow = dy.shape[2:]
     dx[...] = 0
     for i in range(k):
         for j in range(k):
             dx[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride] += dy / (k * k)
+
+
+def global_avgpool_forward(x, out):
+    """(N, C, H, W) -> (N, C): the mean of each channel over all positions, so a classifier
+    sees one number per feature map, wherever in the image the feature appeared."""
+    out[...] = x.mean(axis=(2, 3))
+
+
+def global_avgpool_backward(dy, dx):
+    """Each of the H * W positions counted 1 / (H * W) in its channel's mean: every one gets
+    that share of the mean's gradient."""
+    positions = dx.shape[2] * dx.shape[3]
+    dx[...] = (dy / dx.dtype.type(positions))[:, :, None, None]

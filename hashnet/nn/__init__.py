@@ -2,9 +2,10 @@
 
 from hashnet.nn.cnn import CNN
 from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
-from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU
-from hashnet.nn.model import MLP, Sequential, load, split_width
+from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, Rectifier, ReLU
+from hashnet.nn.model import MLP, Sequential, split_width
 from hashnet.nn.optim import SGD, Adam, step_schedule
+from hashnet.nn.saving import load
 
 __all__ = [
     "Adam",
@@ -21,6 +22,7 @@ __all__ = [
     "LeakyReLU",
     "MLP",
     "ReLU",
+    "Rectifier",
     "SGD",
     "Sequential",
     "load",

@@ -14,20 +14,13 @@ winner of a window changes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hashnet._validation import check_int
-from hashnet.kernels import images as KI
-from hashnet.nn.layers import Layer
-
-
-def _check_image_shape(layer, input_shape):
-    if len(input_shape) != 3:
-        raise ValueError(
-            f"{type(layer).__name__} expects images (channels, height, width), got input "
-            f"shape {input_shape}; put it before any Flatten or Dense layer"
-        )
-    return input_shape
+from hashnet.kernels import images
+from hashnet.nn.layers import Layer, RegionStep
 
 
 class Conv2D(Layer):
@@ -40,6 +33,7 @@ class Conv2D(Layer):
     """
 
     decay = ("W",)
+    input_rank = 3
 
     def __init__(self, filters: int, kernel_size: int = 3, stride: int = 1, padding: int = 0):
         super().__init__()
@@ -49,14 +43,14 @@ class Conv2D(Layer):
         self.padding = check_int(padding, "padding", 0)
 
     def build(self, input_shape, dtype, rng):
-        channels, height, width = _check_image_shape(self, input_shape)
+        channels, height, width = input_shape
         k, s, p = self.kernel_size, self.stride, self.padding
         if min(height, width) + 2 * p < k:
             raise ValueError(
                 f"Conv2D with a {k}x{k} kernel and padding {p} needs images of at least "
                 f"{k - 2 * p}x{k - 2 * p} pixels, got {height}x{width}"
             )
-        self._out_hw = KI.output_size(height, k, s, p), KI.output_size(width, k, s, p)
+        self._out_hw = images.output_size(height, k, s, p), images.output_size(width, k, s, p)
         fan_in = channels * k * k
         self.scratch_per_example = self._out_hw[0] * self._out_hw[1] * fan_in
         limit = np.sqrt(6.0 / fan_in)
@@ -67,31 +61,45 @@ class Conv2D(Layer):
         self.grads = {name: np.zeros_like(v) for name, v in self.params.items()}
         return (self.filters, *self._out_hw)
 
+    def _matrix(self, arrays):
+        """The filters as a matrix, one row per filter (a view)."""
+        W = arrays["W"]
+        return W.reshape(self.filters, math.prod(W.shape[1:]))
+
     def forward(self, x, training=False):
-        n = x.shape[0]
+        ops = self.ops
+        n, f = x.shape[0], self.filters
         k, s, p = self.kernel_size, self.stride, self.padding
-        oh, ow = self._out_hw
-        x = np.ascontiguousarray(x)
-        W = self.params["W"].reshape(self.filters, -1)  # one row per filter
-        cols = np.empty((W.shape[1], n * oh * ow), x.dtype)
-        KI.im2col(x, k, k, s, p, cols)
-        self._cols, self._x_shape = cols, x.shape
-        out = np.empty((n, self.filters, oh * ow), x.dtype)
-        KI.rows_to_images(W @ cols, self.params["b"], out)  # (filters, n * positions)
-        return out.reshape(n, self.filters, oh, ow)
+        positions = n * self._out_hw[0] * self._out_hw[1]
+        x = ops.contiguous(x)
+        W = self._matrix(self.params)
+        # Kept for the backward pass; stored at once, so the previous batch's copy can go before
+        # the next arrays are made (the largest array here, and memory is what bounds a batch).
+        self.cache["cols"] = cols = self.buffer("cols", (W.shape[1], positions), x.dtype)
+        self.cache["x_shape"] = x.shape
+        ops.im2col(x, k, k, s, p, cols)
+        rows = self.buffer("rows", (f, positions), x.dtype)
+        ops.matmul(W, cols, rows)  # every filter on every window: one product
+        out = self.buffer("out", (n, f, positions // n), x.dtype)
+        ops.rows_to_images(rows, self.params["b"], out)
+        return out.reshape(n, f, *self._out_hw)
 
     def backward(self, dy):
-        n = dy.shape[0]
-        W = self.params["W"].reshape(self.filters, -1)
-        rows = np.empty((self.filters, self._cols.shape[1]), dy.dtype)
-        dy = np.ascontiguousarray(dy).reshape(n, self.filters, -1)
-        KI.images_to_rows(dy, rows, self.grads["b"])
+        ops, cols = self.ops, self.cache["cols"]
+        n, f = dy.shape[0], self.filters
+        rows = self.buffer("drows", (f, cols.shape[1]), dy.dtype)
+        ops.images_to_rows(
+            ops.contiguous(dy).reshape(n, f, cols.shape[1] // n), rows, self.grads["b"]
+        )
         # dL/dW = rows cols^T (summed over images and positions by the product).
-        np.dot(rows, self._cols.T, out=self.grads["W"].reshape(self.filters, -1))
+        ops.matmul(rows, cols, self._matrix(self.grads), trans_b=True)
         if not self.needs_input_grad:
             return None
-        dx = np.empty(self._x_shape, dy.dtype)
-        KI.col2im(W.T @ rows, self.kernel_size, self.kernel_size, self.stride, self.padding, dx)
+        dcols = self.buffer("dcols", cols.shape, dy.dtype)
+        ops.matmul(self._matrix(self.params), rows, dcols, trans_a=True)  # W^T rows
+        dx = self.buffer("dx", self.cache["x_shape"], dy.dtype)
+        k = self.kernel_size
+        ops.col2im(dcols, k, k, self.stride, self.padding, dx)
         return dx
 
     def config(self):
@@ -102,9 +110,28 @@ class Conv2D(Layer):
             "padding": self.padding,
         }
 
+    def region_step(self):
+        W = self._matrix(self.params).astype(np.float64)
+        k, s, p = self.kernel_size, self.stride, self.padding
+        shape, (oh, ow) = self.input_shape, self._out_hw
+        zero = np.zeros(self.filters)
 
-class _Pool(Layer):
+        def linear(h):
+            x = np.ascontiguousarray(h.reshape(len(h), *shape))
+            cols = np.empty((W.shape[1], len(h) * oh * ow))
+            images.im2col(x, k, k, s, p, cols)
+            out = np.empty((len(h), self.filters, oh * ow))
+            images.rows_to_images(W @ cols, zero, out)
+            return out.reshape(len(h), -1)
+
+        bias = np.repeat(self.params["b"].astype(np.float64), oh * ow)
+        return RegionStep("affine", linear, bias)
+
+
+class _Pool(Layer, abstract=True):
     """Shared checks of the pooling layers: a k x k window moved by `stride` (default k)."""
+
+    input_rank = 3
 
     def __init__(self, pool_size: int = 2, stride: int | None = None):
         super().__init__()
@@ -112,7 +139,7 @@ class _Pool(Layer):
         self.stride = self.pool_size if stride is None else check_int(stride, "stride", 1)
 
     def build(self, input_shape, dtype, rng):
-        channels, height, width = _check_image_shape(self, input_shape)
+        channels, height, width = input_shape
         k = self.pool_size
         if min(height, width) < k:
             raise ValueError(
@@ -120,13 +147,14 @@ class _Pool(Layer):
                 f"{k}x{k} pixels, got {height}x{width}"
             )
         self._out_hw = (
-            KI.output_size(height, k, self.stride, 0),
-            KI.output_size(width, k, self.stride, 0),
+            images.output_size(height, k, self.stride, 0),
+            images.output_size(width, k, self.stride, 0),
         )
         return (channels, *self._out_hw)
 
-    def _output(self, x):
-        return np.empty((*x.shape[:2], *self._out_hw), x.dtype)
+    def _output(self, x, name="out", dtype=None):
+        shape = (*x.shape[:2], *self._out_hw)
+        return self.buffer(name, shape, x.dtype if dtype is None else dtype)
 
     def config(self):
         return {"pool_size": self.pool_size, "stride": self.stride}
@@ -140,33 +168,60 @@ class MaxPool2D(_Pool):
     """
 
     def forward(self, x, training=False):
-        x = np.ascontiguousarray(x)
+        x = self.ops.contiguous(x)
+        self.cache["argmax"] = argmax = self._output(x, "argmax", np.int32)
+        self.cache["x_shape"] = x.shape
         out = self._output(x)
-        self._argmax = np.empty(out.shape, np.int32)
-        KI.maxpool_forward(x, self.pool_size, self.stride, out, self._argmax)
-        self._x_shape = x.shape
+        self.ops.maxpool_forward(x, self.pool_size, self.stride, out, argmax)
         return out
 
     def backward(self, dy):
-        dx = np.empty(self._x_shape, dy.dtype)
-        KI.maxpool_backward(np.ascontiguousarray(dy), self._argmax, dx)
+        dx = self.buffer("dx", self.cache["x_shape"], dy.dtype)
+        dy = self.ops.contiguous(dy)
+        self.ops.maxpool_backward(dy, self.cache["argmax"], self.pool_size, self.stride, dx)
         return dx
+
+    def region_step(self):
+        return RegionStep("maxpool", arg=self.windows())
+
+    def windows(self):
+        """(n_outputs, k*k): for each output (NCHW order), the flat indices of the inputs its
+        window covers."""
+        channels, height, width = self.input_shape
+        oh, ow = self._out_hw
+        k, s = self.pool_size, self.stride
+        c = np.arange(channels)[:, None, None, None, None]
+        y = (np.arange(oh) * s)[None, :, None, None, None] + np.arange(k)[None, None, None, :, None]
+        x = (np.arange(ow) * s)[None, None, :, None, None] + np.arange(k)[None, None, None, None, :]
+        flat = (c * height + y) * width + x  # (C, oh, ow, k, k)
+        return flat.reshape(channels * oh * ow, k * k)
 
 
 class AvgPool2D(_Pool):
     """Replace each k x k window by its mean: an affine map, the same for every input."""
 
     def forward(self, x, training=False):
-        x = np.ascontiguousarray(x)
+        x = self.ops.contiguous(x)
         out = self._output(x)
-        KI.avgpool_forward(x, self.pool_size, self.stride, out)
-        self._x_shape = x.shape
+        self.ops.avgpool_forward(x, self.pool_size, self.stride, out)
+        self.cache["x_shape"] = x.shape
         return out
 
     def backward(self, dy):
-        dx = np.empty(self._x_shape, dy.dtype)
-        KI.avgpool_backward(np.ascontiguousarray(dy), self.pool_size, self.stride, dx)
+        dx = self.buffer("dx", self.cache["x_shape"], dy.dtype)
+        self.ops.avgpool_backward(self.ops.contiguous(dy), self.pool_size, self.stride, dx)
         return dx
+
+    def region_step(self):
+        shape, out_shape = self.input_shape, self.output_shape
+
+        def linear(h):
+            x = np.ascontiguousarray(h.reshape(len(h), *shape))
+            out = np.empty((len(h), *out_shape))
+            images.avgpool_forward(x, self.pool_size, self.stride, out)
+            return out.reshape(len(h), -1)
+
+        return RegionStep("affine", linear, np.zeros(math.prod(out_shape)))
 
 
 class Flatten(Layer):
@@ -174,13 +229,16 @@ class Flatten(Layer):
 
     def build(self, input_shape, dtype, rng):
         self._in_shape = tuple(input_shape)
-        return (int(np.prod(input_shape)),)
+        return (math.prod(input_shape),)
 
     def forward(self, x, training=False):
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def backward(self, dy):
         return dy.reshape(dy.shape[0], *self._in_shape)
+
+    def region_step(self):
+        return RegionStep("identity")  # the values stay, in the same (NCHW) order
 
 
 class GlobalAvgPool2D(Layer):
@@ -190,20 +248,24 @@ class GlobalAvgPool2D(Layer):
     one number per feature map, wherever in the image the feature appeared.
     """
 
+    input_rank = 3
+
     def build(self, input_shape, dtype, rng):
-        channels, height, width = _check_image_shape(self, input_shape)
-        self._in_shape = (channels, height, width)
-        return (channels,)
+        self._in_shape = tuple(input_shape)
+        return (input_shape[0],)
 
     def forward(self, x, training=False):
-        return x.mean(axis=(2, 3), dtype=x.dtype)
+        out = self.buffer("out", x.shape[:2], x.dtype)
+        self.ops.global_avgpool_forward(self.ops.contiguous(x), out)
+        return out
 
     def backward(self, dy):
-        positions = self._in_shape[1] * self._in_shape[2]
-        share = dy / dy.dtype.type(positions)
-        return np.repeat(share[:, :, None], positions, axis=2).reshape(dy.shape[0], *self._in_shape)
+        dx = self.buffer("dx", (dy.shape[0], *self._in_shape), dy.dtype)
+        self.ops.global_avgpool_backward(self.ops.contiguous(dy), dx)
+        return dx
 
-
-IMAGE_LAYERS = {
-    cls.__name__: cls for cls in (Conv2D, MaxPool2D, AvgPool2D, Flatten, GlobalAvgPool2D)
-}
+    def region_step(self):
+        channels = self._in_shape[0]
+        return RegionStep(
+            "affine", lambda h: h.reshape(len(h), channels, -1).mean(axis=2), np.zeros(channels)
+        )

@@ -1,15 +1,30 @@
-"""The bookkeeping around a training loop, shared by `Sequential.fit` and its GPU twin.
+"""The training loop, the one both devices run, and its bookkeeping.
 
-Both loops do the arithmetic their own way; everything else is here, once: checking the
-arguments, the seeded generators of a fit, and `FitLog`, which keeps `history_`, prints the
-epoch lines, takes the checkpoints, and decides when to stop (a diverged loss, or no progress
-for `patience` epochs).
+`train(net, ops, plan)` is the textbook loop: shuffle, cut into mini-batches, forward, loss,
+backward, optimiser step. It is written once; `ops` (a backend, `hashnet.kernels.backend`)
+decides where the numbers live. On the CPU the data, the weights and every array are NumPy
+arrays. On a GPU, X and y are copied to the device once per fit, the weights are the model's
+flat vector copied there (the layers compute on views into it), every batch is gathered there
+from the epoch's permutation, and each example's loss and correctness stay there until the
+epoch ends, so the host waits for the device once per epoch. The weights come back to the
+host at every checkpoint and when training ends (also when it is interrupted), so predict and
+save work as after a CPU fit.
+
+Around the loop: `plan_fit` checks fit's arguments into a `FitPlan`, `fit_streams` gives the
+seeded generators of a fit, and `FitLog` keeps `history_`, prints the epoch lines, takes the
+checkpoints and decides when to stop (a diverged loss, or no progress for `patience` epochs).
+
+Results on a GPU agree with the CPU to float32 rounding, not bit for bit: the GPU adds up the
+matrix products in a different order than BLAS does, and those tiny differences grow slowly as
+training goes on.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,9 +41,27 @@ def check_checkpoints(checkpoints, epochs):
     return checkpoints
 
 
-def check_fit_arguments(net, X, y, validation_data, epochs, batch_size, patience, checkpoints):
-    """The arguments of fit, checked: (X, y, (X_val, y_val) or None, epochs, batch_size,
-    patience, set of checkpoint epochs)."""
+@dataclass
+class FitPlan:
+    """The checked arguments of one fit (see Sequential.fit for their meaning)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    validation: tuple | None
+    epochs: int
+    batch_size: int
+    optimizer: object
+    schedule: object
+    shuffle: bool
+    checkpoints: set
+    checkpoint_dir: object
+    patience: int | None
+    min_delta: float
+    verbose: int
+
+
+def plan_fit(net, X, y, validation_data, epochs, batch_size, patience, checkpoints, **rest):
+    """Check the arguments of fit; returns a FitPlan (`rest`: the other fields, as given)."""
     X = net._check_X(X)
     y = check_y(y, X.shape[0], net.n_classes)
     if validation_data is not None:
@@ -40,14 +73,15 @@ def check_fit_arguments(net, X, y, validation_data, epochs, batch_size, patience
     batch_size = check_int(batch_size, "batch_size", 1)
     if patience is not None:
         patience = check_int(patience, "patience", 1)
-    return (
-        X,
-        y,
-        validation_data,
-        epochs,
-        batch_size,
-        patience,
-        check_checkpoints(checkpoints, epochs),
+    return FitPlan(
+        X=X,
+        y=y,
+        validation=validation_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        checkpoints=check_checkpoints(checkpoints, epochs),
+        **rest,
     )
 
 
@@ -65,12 +99,9 @@ def streams(seed, purpose, n):
 def fit_streams(net):
     """The shuffling generator of the next fit, with every Dropout layer seeded: derived from
     the seed and the number of earlier fits, so the same seed gives the same run, bit for bit."""
-    from hashnet.nn.layers import Dropout
-
-    shuffle_rng, dropout_seeds = streams(net.seed, f"fit {net._n_fits}", len(net.layers))
-    for layer, dropout_seed in zip(net.layers, dropout_seeds):
-        if isinstance(layer, Dropout):
-            layer.rng = np.random.default_rng(dropout_seed)
+    shuffle_rng, layer_seeds = streams(net.seed, f"fit {net._n_fits}", len(net.layers))
+    for layer, seed in zip(net.layers, layer_seeds):
+        layer.reseed(seed)
     net._n_fits += 1
     return shuffle_rng
 
@@ -82,35 +113,24 @@ class FitLog:
     epoch-0 checkpoint when asked. `end_epoch` records one epoch and says whether to stop.
     """
 
-    def __init__(
-        self,
-        net,
-        epochs,
-        checkpoints,
-        checkpoint_dir,
-        patience,
-        min_delta,
-        verbose,
-        validation=False,
-        stacklevel=3,
-    ):
-        self.net, self.epochs, self.verbose = net, epochs, verbose
+    def __init__(self, net, plan, stacklevel=3):
+        self.net, self.epochs, self.verbose = net, plan.epochs, plan.verbose
         self.stacklevel = stacklevel  # of the divergence warning: it points at fit's caller
-        self.checkpoints, self.checkpoint_dir = checkpoints, checkpoint_dir
-        self.patience, self.min_delta = patience, min_delta
+        self.checkpoints, self.checkpoint_dir = plan.checkpoints, plan.checkpoint_dir
+        self.patience, self.min_delta = plan.patience, plan.min_delta
         self.best_loss, self.stale = math.inf, 0
         history = {"epoch": [], "loss": [], "acc": [], "lr": [], "time": []}
-        if validation:
+        if plan.validation is not None:
             history.update(val_loss=[], val_acc=[])
         net.history_, net.checkpoints_, net.stopped_early_ = history, {}, False
-        if 0 in checkpoints:
-            net._take_checkpoint(0, checkpoint_dir)
+        if 0 in self.checkpoints:
+            net._take_checkpoint(0, self.checkpoint_dir)
 
     def end_epoch(self, epoch, loss, acc, lr, seconds, validate=None, sync=None) -> bool:
         """Record epoch `epoch` (1-based) and return True when training should stop.
 
         validate: a function giving (val_loss, val_acc); sync: a function that brings the
-        weights home before a checkpoint (the GPU path).
+        weights to the host before a checkpoint (a no-op on the CPU).
         """
         history = self.net.history_
         for key, value in (("epoch", epoch), ("loss", loss), ("acc", acc), ("lr", lr)):
@@ -157,3 +177,73 @@ def epoch_line(history, epochs):
         val_acc = 100 * history["val_acc"][-1]
         line += f"  val_loss {history['val_loss'][-1]:.3f}  val_acc {val_acc:.1f}%"
     return line + f"  {history['time'][-1]:.1f}s"
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+
+def train(net, ops, plan):
+    """Train `net` as `plan` says, computing with the backend `ops`; returns net."""
+    opt, n, batch_size = plan.optimizer, plan.X.shape[0], plan.batch_size
+    base_lr = opt.lr
+    with net._placed_on(ops) as placed:
+        net._warmup(verbose=plan.verbose > 0, ops=ops)
+        opt.bind(net.n_params, net.dtype, ops)
+        # Generators derived from the seed and the number of earlier fits: the same seed gives
+        # the same batches (and dropout masks) on either device.
+        shuffle_rng = fit_streams(net)
+        log = FitLog(net, plan, stacklevel=4)  # warnings point at the caller of fit
+        X, y = ops.to_device(plan.X), ops.to_device(plan.y)
+        validate = None
+        if plan.validation is not None:
+            X_val, y_val = (ops.to_device(a) for a in plan.validation)
+
+            def validate():
+                return evaluate(net, ops, X_val, y_val)
+
+        row_loss, row_correct = ops.empty(n, np.float64), ops.empty(n, np.int32)
+        store: dict = {}  # the loop's reusable device buffers (nothing on the CPU)
+        for epoch in range(plan.epochs):
+            start_time = time.perf_counter()
+            opt.lr = base_lr * plan.schedule(epoch)
+            order = None
+            if plan.shuffle:
+                order = ops.upload(shuffle_rng.permutation(n), store, "order")
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                if order is None:
+                    xb, yb = X[start:stop], y[start:stop]
+                else:
+                    index = order[start:stop]
+                    xb = ops.take_rows(X, index, store, "x")
+                    yb = ops.take_rows(y, index, store, "y")
+                logits = net._forward(xb, training=True)
+                dlogits = ops.scratch(store, "dlogits", logits.shape, logits.dtype)
+                rows = slice(start, stop)
+                ops.softmax_xent_rows(logits, yb, dlogits, row_loss[rows], row_correct[rows])
+                net._backward(dlogits)
+                opt.step(placed.params, placed.grads, net._n_decay)
+            # Reading the per-example numbers back waits for the epoch's last kernel.
+            loss = float(ops.to_host(row_loss).sum()) / n
+            accuracy = int(ops.to_host(row_correct).sum()) / n
+            seconds = time.perf_counter() - start_time
+            if log.end_epoch(epoch + 1, loss, accuracy, opt.lr, seconds, validate, placed.sync):
+                break
+    return net
+
+
+def evaluate(net, ops, X, y):
+    """(mean cross-entropy, accuracy) of X and y (arrays on the backend's device), in
+    evaluation mode, `net._chunk_rows` examples at a time."""
+    n = X.shape[0]
+    store: dict = {}
+    row_loss = ops.scratch(store, "loss", (n,), np.float64)
+    row_correct = ops.scratch(store, "correct", (n,), np.int32)
+    for start in range(0, n, net._chunk_rows):
+        stop = min(start + net._chunk_rows, n)
+        logits = net._forward(X[start:stop])
+        dlogits = ops.scratch(store, "dlogits", logits.shape, logits.dtype)
+        ops.softmax_xent_rows(
+            logits, y[start:stop], dlogits, row_loss[start:stop], row_correct[start:stop]
+        )
+    return float(ops.to_host(row_loss).sum()) / n, int(ops.to_host(row_correct).sum()) / n

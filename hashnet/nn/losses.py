@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from hashnet.kernels import cpu as K
+from hashnet.kernels import cpu
 
 
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray):
     """Return (mean loss, number correct, d mean loss / d logits) for a batch."""
     dlogits = np.empty_like(logits)
-    loss, correct = K.softmax_xent(logits, y, dlogits)
+    loss, correct = cpu.softmax_xent(logits, y, dlogits)
     return float(loss), int(correct), dlogits
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Class probabilities, row by row."""
     out = np.empty_like(logits)
-    K.softmax(logits, out)
+    cpu.softmax(logits, out)
     return out

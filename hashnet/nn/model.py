@@ -1,42 +1,38 @@
 """Models: `Sequential` (a stack of layers with fit/predict/save) and the `MLP` builder.
 
-The training loop is the textbook one: shuffle, cut into mini-batches, forward, loss,
-backward, optimiser step. What makes it fast enough for a laptop is elsewhere: matrix
-products go to BLAS, element-wise work to fused Numba kernels, and all parameters live in one
-flat vector so the optimiser is one kernel call per step.
+The training loop is the textbook one (`hashnet.nn.fitting.train`), the same on the CPU and on
+a GPU. What makes it fast enough for a laptop is elsewhere: matrix products go to BLAS,
+element-wise work to fused Numba kernels, and all parameters live in one flat vector so the
+optimiser is one kernel call per step. On a GPU, the flat vector is copied to the device for
+the fit and the layers compute on views into that copy (`_placed_on`).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import math
+import sys
 import time
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from hashnet import kernels
-from hashnet._io import atomic_path
 from hashnet._validation import check_dtype, check_int, check_seed, check_X, check_y
-from hashnet.nn.fitting import FitLog, check_fit_arguments, fit_streams, streams
-from hashnet.nn.layers import (
-    BatchNorm,
-    Dense,
-    Dropout,
-    Layer,
-    LeakyReLU,
-    activation_layer,
-    layer_from_config,
-)
+from hashnet.kernels.backend import CPU, backend
+from hashnet.nn import saving
+from hashnet.nn.codes import compute_codes, packing_pass
+from hashnet.nn.fitting import evaluate, plan_fit, streams, train
+from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, activation_layer
 from hashnet.nn.losses import softmax, softmax_cross_entropy
 from hashnet.nn.optim import make_optimizer, make_schedule
+from hashnet.nn.saving import load  # noqa: F401 (hashnet.nn.model.load, its old home)
 
-FORMAT_VERSION = 1
 _PREDICT_CHUNK = 8192  # rows per forward pass outside training: bounds memory on big inputs
 _CHUNK_FLOATS = 2**24  # ... and so does this: about 64 MiB of float32 per layer array
 
 
+@saving.register_model
 class Sequential:
     """A classifier made of layers applied in order; the last layer's outputs are the logits.
 
@@ -47,6 +43,8 @@ class Sequential:
     seed : int or None, seeds the initial weights, the shuffling and dropout
     dtype : "float32" (default, fast) or "float64" (for gradient checks)
     """
+
+    _placement = None  # the model's arrays on a device, while a GPU fit or codes pass runs
 
     def __init__(self, layers, input_shape, seed=0, dtype="float32"):
         self.layers = list(layers)
@@ -68,15 +66,14 @@ class Sequential:
             raise ValueError(f"input_shape must be positive sizes, got {input_shape}")
         self.seed = check_seed(seed)
         self.dtype = check_dtype(dtype)
-        init_rng, dropout_seeds = streams(self.seed, "init", len(self.layers))
+        init_rng, layer_seeds = streams(self.seed, "init", len(self.layers))
         shape = self.input_shape
         floats = int(np.prod(shape))  # the most floats one example needs in a layer
-        for layer, dropout_seed in zip(self.layers, dropout_seeds):
-            shape = layer.build(shape, self.dtype, init_rng)
+        for layer, layer_seed in zip(self.layers, layer_seeds):
+            shape = layer.setup(shape, self.dtype, init_rng)
             floats = max(floats, int(np.prod(shape)) + layer.scratch_per_example)
             layer._in_model = True
-            if isinstance(layer, Dropout):  # seeded even before fit (gradients(training=True))
-                layer.rng = np.random.default_rng(dropout_seed)
+            layer.reseed(layer_seed)  # dropout: seeded even before fit (gradients(training=True))
         if len(shape) != 1 or shape[0] < 2:
             raise ValueError(f"the last layer must output one logit per class (>= 2), got {shape}")
         self.n_classes = shape[0]
@@ -91,29 +88,33 @@ class Sequential:
 
     # --- construction --------------------------------------------------------------------
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        saving.register_model(cls)  # files name the model class; load finds it here
+
     def _link_layers(self):
         """Tell layers about their neighbours so the kernels can fuse work across them."""
+        previous = None
         for i, layer in enumerate(self.layers):
             layer.needs_input_grad = i > 0
-            if isinstance(layer, LeakyReLU):
-                layer.bias_from = None
-        for i, layer in enumerate(self.layers):
-            nxt = self.layers[i + 1] if i + 1 < len(self.layers) else None
-            if isinstance(layer, Dense):
-                layer.bias_in_activation = isinstance(nxt, LeakyReLU)
-                if layer.bias_in_activation:
-                    nxt.bias_from = layer
+            layer.link(previous)
+            previous = layer
 
     def _flatten_params(self):
         """Move every parameter into one flat vector (and every gradient into another), leaving
         the layers with views. Decayed weights come first, so the optimiser's kernel applies
-        the L2 penalty to entries [0, n_decay) only."""
+        the L2 penalty to entries [0, n_decay) only.
+
+        The model keeps where each array sits (`_slots`) and the host arrays themselves, which
+        get_weights, save and the checkpoints read even while a GPU fit has the layers
+        computing on device copies."""
         entries = [(layer, name) for layer in self.layers for name in layer.params]
         entries.sort(key=lambda e: e[1] not in e[0].decay)  # stable: layer order kept
         sizes = [e[0].params[e[1]].size for e in entries]
         self._flat_params = np.empty(sum(sizes), self.dtype)
         self._flat_grads = np.zeros(sum(sizes), self.dtype)
         self._n_decay = sum(s for (layer, name), s in zip(entries, sizes) if name in layer.decay)
+        self._slots = {}
         start = 0
         for (layer, name), size in zip(entries, sizes):
             shape = layer.params[name].shape
@@ -121,7 +122,15 @@ class Sequential:
             view[...] = layer.params[name]
             layer.params[name] = view
             layer.grads[name] = self._flat_grads[start : start + size].reshape(shape)
+            self._slots[id(layer), name] = (start, size, shape)
             start += size
+        # The host arrays, in layer order (the order of get_weights and of the saved states).
+        self._host_params = [
+            (layer, name, layer.params[name]) for layer, name in self._named_params()
+        ]
+        self._host_state = [
+            (layer, name, layer.state[name]) for layer in self.layers for name in layer.state
+        ]
 
     @property
     def n_params(self) -> int:
@@ -150,9 +159,51 @@ class Sequential:
             )
         return check_X(X, self.input_shape, self.dtype, name=name, ndim=ndim)
 
-    def _warmup(self, verbose=True):
-        """Compile (or load) the kernels this model uses, announcing it the first time."""
-        kernels.warmup((self.dtype,), verbose=verbose, images=len(self.input_shape) == 3)
+    def _warmup(self, verbose=True, ops=CPU):
+        """Compile (or load) the kernels this model uses on `ops`, announcing it the first time.
+
+        Runs every pass the model can make (training forward and backward on two examples,
+        evaluation, code packing, both optimisers) once on zeros: Numba compiles a kernel
+        the first time it meets new argument types, so this prepares exactly this network's
+        kernels and nothing else. The layers' state (batch-norm statistics, dropout's
+        generators) is restored afterwards. Once per process for each kind of network.
+        """
+        key = (ops.name, np.dtype(self.dtype).name, *(layer.kernel_key() for layer in self.layers))
+        if key in _WARMED:
+            return
+        start = time.perf_counter()
+        if verbose:
+            print(ops.warmup_message, end="", file=sys.stderr, flush=True)
+        saved = [layer.save_state() for layer in self.layers]
+        try:
+            _exercise(self, ops)
+        finally:
+            for layer, state in zip(self.layers, saved):
+                layer.restore_state(state)
+        _WARMED.add(key)
+        if verbose:
+            print(f" done in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def _placed_on(self, ops):
+        """Inside the block the layers compute on the backend `ops`.
+
+        On the CPU nothing moves. On a GPU the flat parameter vector and the state arrays are
+        copied to the device, a device gradient vector is made, and every layer gets views
+        into them (`Layer.place`); the block gets an object with `params`, `grads` and
+        `sync()`, which copies the device's weights and statistics into the host arrays. On
+        leaving (also by an exception) the weights come home and the layers return to the CPU.
+        """
+        if ops is CPU or self._placement is not None:
+            yield self._placement or _HostPlacement(self)
+            return
+        placement = _DevicePlacement(self, ops)
+        self._placement = placement
+        try:
+            yield placement
+        finally:
+            self._placement = None
+            placement.release()
 
     def _chunks(self, X):
         for start in range(0, X.shape[0], self._chunk_rows):
@@ -201,7 +252,7 @@ class Sequential:
         verbose : 1 prints one line per epoch, 0 is silent
         device : "cpu", or "cuda" to train on an NVIDIA GPU (same batches, same history_, same
             checkpoints; results agree to float32 rounding; see docs/gpu.md). Without a usable
-            GPU "cuda" raises hashnet.gpu.CUDAUnavailableError saying what is missing
+            GPU "cuda" raises hashnet.device.CUDAUnavailableError saying what is missing
 
         Calling fit again continues from the current weights (like Keras, unlike
         scikit-learn) with a fresh optimiser state, new history_ and checkpoints_, and epochs
@@ -211,62 +262,24 @@ class Sequential:
         with validation data; loss and acc are averages over the epoch's batches, measured
         while the weights were changing) and returns self.
         """
-        _check_device(device)
-        X, y, validation_data, epochs, batch_size, patience, checkpoints = check_fit_arguments(
-            self, X, y, validation_data, epochs, batch_size, patience, checkpoints
+        ops = backend(device)  # a bad name or a missing GPU fails here, before any work
+        plan = plan_fit(
+            self,
+            X,
+            y,
+            validation_data,
+            epochs,
+            batch_size,
+            patience,
+            checkpoints,
+            optimizer=make_optimizer(optimizer, lr, momentum, nesterov, weight_decay),
+            schedule=make_schedule(lr_schedule),
+            shuffle=bool(shuffle),
+            checkpoint_dir=checkpoint_dir,
+            min_delta=min_delta,
+            verbose=verbose,
         )
-        schedule = make_schedule(lr_schedule)
-        opt = make_optimizer(optimizer, lr, momentum, nesterov, weight_decay)
-
-        def start_log(stacklevel=3):  # resets history_ and takes the epoch-0 checkpoint
-            has_validation = validation_data is not None
-            log_args = (checkpoints, checkpoint_dir, patience, min_delta, verbose, has_validation)
-            return FitLog(self, epochs, *log_args, stacklevel=stacklevel)
-
-        if device == "cuda":
-            from hashnet.gpu.train import fit as fit_on_gpu
-
-            return fit_on_gpu(
-                self,
-                X,
-                y,
-                validation_data,
-                epochs,
-                batch_size,
-                opt,
-                schedule,
-                shuffle,
-                start_log,
-                verbose,
-            )
-        opt.bind(self.n_params, self.dtype)
-        base_lr = opt.lr
-        self._warmup(verbose=verbose > 0)
-        shuffle_rng = fit_streams(self)
-        log = start_log()
-        validate = None if validation_data is None else lambda: self.evaluate(*validation_data)
-        n = X.shape[0]
-        for epoch in range(epochs):
-            start_time = time.perf_counter()
-            opt.lr = base_lr * schedule(epoch)
-            order = shuffle_rng.permutation(n) if shuffle else None
-            loss_sum, correct = 0.0, 0
-            for start in range(0, n, batch_size):
-                if order is None:
-                    xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-                else:
-                    idx = order[start : start + batch_size]
-                    xb, yb = X[idx], y[idx]
-                logits = self._forward(xb, training=True)
-                loss, batch_correct, dlogits = softmax_cross_entropy(logits, yb)
-                self._backward(dlogits)
-                opt.step(self._flat_params, self._flat_grads, self._n_decay)
-                loss_sum += loss * xb.shape[0]
-                correct += batch_correct
-            seconds = time.perf_counter() - start_time
-            if log.end_epoch(epoch + 1, loss_sum / n, correct / n, opt.lr, seconds, validate):
-                break
-        return self
+        return train(self, ops, plan)
 
     # --- prediction ----------------------------------------------------------------------
 
@@ -293,12 +306,7 @@ class Sequential:
         X = self._check_X(X)
         y = check_y(y, X.shape[0], self.n_classes)
         self._warmup()
-        loss_sum, correct = 0.0, 0
-        for chunk, labels in zip(self._chunks(X), self._chunks(y)):
-            loss, batch_correct, _ = softmax_cross_entropy(self._forward(chunk), labels)
-            loss_sum += loss * chunk.shape[0]
-            correct += batch_correct
-        return loss_sum / X.shape[0], correct / X.shape[0]
+        return evaluate(self, CPU, X, y)
 
     def codes(self, X, layers=None, device="cpu"):
         """The activation codes of X: a `hashnet.codes.Codes` with one bit per ReLU-like unit
@@ -308,8 +316,6 @@ class Sequential:
         Computed in chunks, so memory stays bounded for any number of examples.
         device: "cpu" or "cuda" (the forward pass and the packing on the GPU).
         """
-        from hashnet.codes import compute_codes
-
         return compute_codes(self, X, layers, device=device)
 
     # --- weights, gradients, checkpoints ---------------------------------------------------
@@ -318,12 +324,13 @@ class Sequential:
         return [(layer, name) for layer in self.layers for name in layer.params]
 
     def _state_arrays(self):
-        return [layer.state[name] for layer in self.layers for name in layer.state]
+        """The state arrays on the host (batch-norm statistics), in layer order."""
+        return [array for _, _, array in self._host_state]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the parameters in layer order (Dense: W (in, out), b; BatchNorm: gamma,
         beta)."""
-        return [layer.params[name].copy() for layer, name in self._named_params()]
+        return [array.copy() for _, _, array in self._host_params]
 
     def set_weights(self, weights) -> None:
         """Load parameters given in the order and shapes of `get_weights()`; every entry must
@@ -336,18 +343,18 @@ class Sequential:
 
         allow_nonfinite lets NaN/inf through: only for restoring a diverged model on purpose.
         """
-        named = self._named_params()
+        named = [(layer, name) for layer, name, _ in self._host_params]
         weights = list(weights)
         if len(weights) != len(named):
             raise ValueError(
                 f"expected {len(named)} arrays (see get_weights()), got {len(weights)}"
             )
         slots = [
-            (layer, name, "weight", i, w)
-            for i, ((layer, name), w) in enumerate(zip(named, weights))
+            (layer, name, "weight", i, w, target)
+            for i, ((layer, name, target), w) in enumerate(zip(self._host_params, weights))
         ]
         if states is not None:
-            state_slots = [(layer, name) for layer in self.layers for name in layer.state]
+            state_slots = [(layer, name) for layer, name, _ in self._host_state]
             states = list(states)
             if len(states) != len(state_slots):
                 raise ValueError(
@@ -355,13 +362,12 @@ class Sequential:
                     f"{len(states)}"
                 )
             slots += [
-                (layer, name, "state", i, s)
-                for i, ((layer, name), s) in enumerate(zip(state_slots, states))
+                (layer, name, "state", i, s, target)
+                for i, ((layer, name, target), s) in enumerate(zip(self._host_state, states))
             ]
         checked = []
-        for layer, name, kind, i, value in slots:
+        for layer, name, kind, i, value, target in slots:
             label = f"{kind} {i} ({type(layer).__name__}.{name})"
-            target = (layer.params if kind == "weight" else layer.state)[name]
             value = np.asarray(value)
             if not (np.issubdtype(value.dtype, np.number) and np.isrealobj(value)):
                 raise TypeError(f"{label} must hold real numbers, got dtype {value.dtype}")
@@ -414,11 +420,12 @@ class Sequential:
             raise ValueError(f"no checkpoint for epoch {epoch}; have {sorted(self.checkpoints_)}")
         snapshot = self.checkpoints_[epoch]
         if isinstance(snapshot, Path):
-            return load(snapshot)
-        model = _from_config(self._config())
+            return saving.load(snapshot)
+        model = saving.model_from_config(self._config())
         model._assign(snapshot[0], snapshot[1], allow_nonfinite=True)
         if not model.is_finite():
-            warnings.warn(_diverged_warning(f"the checkpoint of epoch {epoch}"), RuntimeWarning, 2)
+            warning = saving.diverged_warning(f"the checkpoint of epoch {epoch}")
+            warnings.warn(warning, RuntimeWarning, 2)
         return model
 
     # --- saving --------------------------------------------------------------------------
@@ -432,6 +439,12 @@ class Sequential:
             "layers": [[type(layer).__name__, layer.config()] for layer in self.layers],
         }
 
+    @classmethod
+    def from_config(cls, config):
+        """A new model (fresh weights) from `_config()`: its layers rebuilt by class name."""
+        layers = saving.layers_from_config(config)
+        return cls(layers, config["input_shape"], seed=config["seed"], dtype=config["dtype"])
+
     def save(self, path) -> Path:
         """Save architecture, weights and batch-norm statistics to an .npz file (no pickle).
 
@@ -440,19 +453,7 @@ class Sequential:
         too, marked as diverged, so that a run's last checkpoint can still be inspected;
         `hashnet.load` reads it back with a warning. Returns the path.
         """
-        path = Path(path)
-        arrays = {
-            "format_version": np.array(FORMAT_VERSION),
-            "config": np.array(json.dumps(self._config())),
-            "diverged": np.array(not self.is_finite()),
-        }
-        for i, w in enumerate(self.get_weights()):
-            arrays[f"weight_{i}"] = w
-        for i, s in enumerate(self._state_arrays()):
-            arrays[f"state_{i}"] = s
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez(tmp, **arrays)
-        return path
+        return saving.save(self, path)
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
@@ -528,6 +529,10 @@ class MLP(Sequential):
     def _config(self):
         return {**super()._config(), "class": "MLP", "mlp": self._kwargs}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config["mlp"])  # the same recipe, so the same layers
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())
         return f"MLP({args})"
@@ -545,81 +550,86 @@ def split_width(width, depth):
     return tuple(width // depth + (i < width % depth) for i in range(depth))
 
 
-def _from_config(config):
-    if config.get("class") == "MLP":
-        return MLP(**config["mlp"])
-    layers = [layer_from_config(name, cfg) for name, cfg in config["layers"]]
-    model_class = Sequential
-    if config.get("class") == "CNN":
-        from hashnet.nn.cnn import CNN as model_class
-    return model_class(layers, config["input_shape"], seed=config["seed"], dtype=config["dtype"])
+# --- placing a model on a device, and preparing its kernels ------------------------------------
+
+_WARMED: set = set()  # the kinds of network (per backend and dtype) prepared in this process
 
 
-def load(path):
-    """Load a model saved with `save` (architecture, weights and batch-norm statistics).
+class _HostPlacement:
+    """The CPU: the layers already compute on the host arrays; nothing to copy."""
 
-    Every array is checked before the model is used: a file that is not a hashnet model, or
-    one whose weights or statistics are damaged (wrong shapes, NaN, a negative variance), is a
-    ValueError naming the file. A model saved after its training diverged loads with a
-    RuntimeWarning.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {path}")
+    def __init__(self, net):
+        self.params, self.grads = net._flat_params, net._flat_grads
 
-    def refuse(problem):
-        return ValueError(f"{path} is not a readable hashnet model file: {problem}")
+    def sync(self):
+        pass
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        # np.load reports a file that is not an .npz as "pickled data": say what it means here.
-        raise refuse(exc) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise refuse("it holds a single array (.npy), not a model archive (.npz)")
-    try:
-        with archive as f:
-            for key in ("format_version", "config"):
-                if key not in f.files:
-                    raise refuse(f"no {key!r} entry")
-            version = f["format_version"]
-            if version.shape != () or not np.issubdtype(version.dtype, np.integer):
-                raise refuse(f"format_version must be one integer, got {version!r}")
-            version = int(version)
-            if version != FORMAT_VERSION:
-                raise ValueError(
-                    f"{path} has model format version {version}; this hashnet reads version "
-                    f"{FORMAT_VERSION}"
+
+class _DevicePlacement:
+    """The model's flat parameter and gradient vectors and its state arrays on a device, with
+    every layer computing on views into them until `release`."""
+
+    def __init__(self, net, ops):
+        self.net, self.ops = net, ops
+        self.params = ops.to_device(net._flat_params)
+        self.grads = ops.zeros(net._flat_grads.shape, net.dtype)
+        self.state = [(array, ops.to_device(array)) for _, _, array in net._host_state]
+        device_state = {id(host): device for host, device in self.state}
+        self.host = [(layer, layer.params, layer.grads, layer.state) for layer in net.layers]
+        try:
+            for layer in net.layers:
+                layer.place(
+                    ops,
+                    {name: self._view(self.params, layer, name) for name in layer.params},
+                    {name: self._view(self.grads, layer, name) for name in layer.grads},
+                    {name: device_state[id(a)] for name, a in layer.state.items()},
                 )
-            config = json.loads(str(f["config"]))
-            if not isinstance(config, dict):
-                raise refuse(f"its config is a JSON {type(config).__name__}, not an object")
-            weights = [f[f"weight_{i}"] for i in range(sum(k.startswith("weight_") for k in f))]
-            states = [f[f"state_{i}"] for i in range(sum(k.startswith("state_") for k in f))]
-            flag = f["diverged"] if "diverged" in f.files else np.array(False)
-            diverged = flag.shape == () and bool(flag)
-    except (OSError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
-        raise refuse(exc) from None
-    try:
-        model = _from_config(config)
-        model._assign(weights, states, allow_nonfinite=diverged)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise refuse(exc) from None
-    if diverged:
-        warnings.warn(_diverged_warning(str(path)), RuntimeWarning, 2)
-    return model
+        except BaseException:
+            self._back_to_host()
+            raise
+
+    def _view(self, flat, layer, name):
+        start, size, shape = self.net._slots[id(layer), name]
+        return flat[start : start + size].reshape(shape)
+
+    def sync(self):
+        """Copy the device's weights and statistics into the model's host arrays."""
+        self.ops.to_host(self.params, out=self.net._flat_params)
+        for host, device in self.state:
+            self.ops.to_host(device, out=host)
+
+    def release(self):
+        try:
+            self.sync()
+        finally:
+            self._back_to_host()
+
+    def _back_to_host(self):
+        for layer, params, grads, state in self.host:
+            layer.place(CPU, params, grads, state)
 
 
-def _diverged_warning(what):
-    return (
-        f"{what} holds a model whose training diverged: some weights are NaN or infinite, so "
-        "its predictions and codes mean nothing"
-    )
-
-
-def _check_device(device):
-    """ValueError for an unknown device; for "cuda" without a usable GPU, a
-    hashnet.gpu.CUDAUnavailableError (a RuntimeError) that says what is missing."""
-    from hashnet.gpu import check_device
-
-    check_device(device)
+def _exercise(net, ops):
+    """Every pass `net` can make, once, on zeros (see Sequential._warmup)."""
+    dtype = np.dtype(net.dtype)
+    x = ops.zeros((2, *net.input_shape), dtype)
+    y = ops.zeros((2,), np.int64)
+    row_loss, row_correct = ops.empty(2, np.float64), ops.empty(2, np.int32)
+    for training in (True, False):
+        logits = net._forward(x, training=training)
+        dlogits = ops.empty(logits.shape, dtype)
+        ops.softmax_xent_rows(logits, y, dlogits, row_loss, row_correct)
+        net._backward(dlogits)
+    if ops is CPU:
+        softmax(net._forward(x))  # predict_proba and the gradient checks run on the CPU
+        softmax_cross_entropy(ops.to_host(logits), np.zeros(2, np.int64))
+    coded = [i for i, layer in enumerate(net.layers) if layer.has_code]
+    if coded:
+        # Every layer packs from bit 0, into words wide enough for the widest of them.
+        widest = max(math.prod(net.layers[i].output_shape) for i in coded)
+        words = ops.zeros((2, (widest + 63) // 64), np.uint64)
+        packing_pass(net.layers[: coded[-1] + 1], x, dict.fromkeys(coded, 0), words)
+    p = ops.zeros((1,), dtype)
+    ops.sgd_step(p, p, p, 0.0, 0.9, False, 0.0, 0)
+    ops.adam_step(p, p, p, p, 0.0, 0.9, 0.999, 1e-8, 1, 0.0, 0)
+    ops.synchronize()

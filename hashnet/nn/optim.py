@@ -1,9 +1,10 @@
 """Optimisers (SGD with momentum or Nesterov momentum, Adam) and learning-rate schedules.
 
 An optimiser updates the model's flat parameter vector in place from the flat gradient vector,
-with a single kernel call. L2 weight decay adds `weight_decay * w` to the gradient of each
-weight matrix (the classic "coupled" L2 penalty 0.5 * weight_decay * ||W||^2; biases and
-batch-norm parameters are not decayed). The penalty is not part of the reported loss.
+with a single kernel call, on whichever device the vectors live (`bind` says which backend).
+L2 weight decay adds `weight_decay * w` to the gradient of each weight matrix (the classic
+"coupled" L2 penalty 0.5 * weight_decay * ||W||^2; biases and batch-norm parameters are not
+decayed). The penalty is not part of the reported loss.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numbers
 
 import numpy as np
 
-from hashnet.kernels import cpu as K
+from hashnet._validation import check_int
+from hashnet.kernels.backend import CPU
 
 
 class SGD:
@@ -30,12 +32,14 @@ class SGD:
         self.weight_decay = float(weight_decay)
         _check_common(self.lr, self.weight_decay)
 
-    def bind(self, n_params: int, dtype) -> None:
-        """Allocate the optimiser's state for a model with n_params parameters."""
-        self.velocity = np.zeros(n_params, dtype)
+    def bind(self, n_params: int, dtype, ops=CPU) -> None:
+        """Allocate the optimiser's state for a model with n_params parameters, on the device
+        of the backend `ops` (where the model's flat vectors are)."""
+        self.ops = ops
+        self.velocity = ops.zeros(n_params, dtype)
 
-    def step(self, params: np.ndarray, grads: np.ndarray, n_decay: int) -> None:
-        K.sgd_step(
+    def step(self, params, grads, n_decay: int) -> None:
+        self.ops.sgd_step(
             params,
             grads,
             self.velocity,
@@ -59,14 +63,15 @@ class Adam:
         self.eps, self.weight_decay = float(eps), float(weight_decay)
         _check_common(self.lr, self.weight_decay)
 
-    def bind(self, n_params: int, dtype) -> None:
-        self.m1 = np.zeros(n_params, dtype)
-        self.m2 = np.zeros(n_params, dtype)
+    def bind(self, n_params: int, dtype, ops=CPU) -> None:
+        self.ops = ops
+        self.m1 = ops.zeros(n_params, dtype)
+        self.m2 = ops.zeros(n_params, dtype)
         self.t = 0
 
     def step(self, params, grads, n_decay):
         self.t += 1
-        K.adam_step(
+        self.ops.adam_step(
             params,
             grads,
             self.m1,
@@ -107,8 +112,9 @@ def make_optimizer(optimizer, lr, momentum=0.9, nesterov=False, weight_decay=0.0
 def step_schedule(every: int = 20, factor: float = 0.1):
     """The study's schedule: multiply the learning rate by `factor` every `every` epochs,
     lr(epoch) = lr * factor ** (epoch // every), epochs counted from 0."""
-    if int(every) < 1 or not factor > 0:
-        raise ValueError(f"step schedule needs every >= 1 and factor > 0, got {every}, {factor}")
+    every = check_int(every, "the step schedule's every", 1)
+    if not factor > 0:
+        raise ValueError(f"the step schedule's factor must be > 0, got {factor}")
 
     def multiplier(epoch: int) -> float:
         return factor ** (epoch // every)

@@ -21,14 +21,12 @@ deterministic and lets the tests compare with a brute-force sort.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from hashnet._validation import check_fitted, check_y
+from hashnet._validation import check_fitted, check_int, check_y
 from hashnet.codes import Codes, hamming_knn
-from hashnet.gpu import check_device
-from hashnet.kernels import cpu as K
+from hashnet.device import check_device
+from hashnet.kernels import cpu
 from hashnet.probes._inputs import check_input, n_columns
 from hashnet.probes.metrics import accuracy
 
@@ -65,8 +63,7 @@ class KNN:
 
     def fit(self, X, y):
         """Store the training examples and their labels; returns self."""
-        if not isinstance(self.k, numbers.Integral) or isinstance(self.k, bool) or self.k < 1:
-            raise ValueError(f"k must be a positive integer, got {self.k!r}")
+        check_int(self.k, "k", 1)
         if self.metric not in _METRICS:
             raise ValueError(f"metric must be one of {_METRICS}, got {self.metric!r}")
         check_device(self.device)
@@ -104,11 +101,7 @@ class KNN:
                 f"{type(train).__name__} and {type(X).__name__}"
             )
         if isinstance(X, Codes):
-            if self.device == "cuda":
-                from hashnet.gpu.codes import hamming_knn as search
-            else:
-                search = hamming_knn
-            indices, distances = search(X, train, self.k)
+            indices, distances = hamming_knn(X, train, self.k, device=self.device)
             if self.metric == "euclidean":  # ||a - b|| = sqrt(Hamming(a, b)) for 0/1 vectors
                 distances = np.sqrt(distances.astype(np.float64))
             return distances, indices
@@ -165,7 +158,7 @@ def _euclidean_knn(Q, T, sq_train, k):
             train = T[t0 : t0 + t_block]
             qt = buffer[: len(queries) * len(train)].reshape(len(queries), len(train))
             np.dot(queries, train.T, out=qt)
-            K.merge_k_smallest(
+            cpu.merge_k_smallest(
                 qt,
                 sq_train[t0 : t0 + t_block],
                 t0,

@@ -34,9 +34,9 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
-from hashnet._validation import check_fitted, check_y
+from hashnet._validation import check_fitted, check_int, check_y
 from hashnet.codes import Codes
-from hashnet.kernels import cpu as K
+from hashnet.kernels import cpu
 from hashnet.probes._inputs import as_float_matrix, check_input, n_columns
 from hashnet.probes.metrics import accuracy
 
@@ -98,9 +98,7 @@ class LogisticRegression:
             raise ValueError(f"C must be a positive finite number, got {C!r}")
         if self.multi_class not in _MULTI_CLASS:
             raise ValueError(f"multi_class must be one of {_MULTI_CLASS}, got {self.multi_class!r}")
-        max_iter = self.max_iter
-        if not isinstance(max_iter, numbers.Integral) or isinstance(max_iter, bool) or max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        check_int(self.max_iter, "max_iter", 1)
         if not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
 
@@ -198,7 +196,7 @@ class LogisticRegression:
         if self.multi_class == "multinomial":
             scores = self.decision_function(X)
             proba = np.empty_like(scores)
-            K.softmax(scores, proba)
+            cpu.softmax(scores, proba)
             return proba
         votes, _ = self._ovo_votes(self._check_predict_input(X) @ self.coef_.T + self.intercept_)
         return votes / len(self.pairs_)
@@ -272,7 +270,7 @@ def _dense_data_term(X, W, shift, y, binary):
         dZ /= n
     else:
         dZ = np.empty_like(Z)
-        mean_ce, _ = K.softmax_xent(Z, y, dZ)
+        mean_ce, _ = cpu.softmax_xent(Z, y, dZ)
     return mean_ce, X.T @ dZ, dZ.sum(axis=0)
 
 
@@ -307,7 +305,7 @@ def _table_data_term(codes, W, shift, y, binary):
     W_padded[:d] = W
     tables = _BYTE_BITS @ W_padded.reshape(n_bytes, 8, width)  # (n_bytes, 256, width)
     H = np.zeros((n_bytes, 256, width))
-    mean_ce = K.table_xent(code_bytes, tables, shift, y, binary, H)
+    mean_ce = cpu.table_xent(code_bytes, tables, shift, y, binary, H)
     gW = (_BYTE_BITS.T @ H).reshape(8 * n_bytes, width)[:d]
     gb = H[0].sum(axis=0)  # each example falls in exactly one bin of byte 0
     return mean_ce, np.ascontiguousarray(gW), gb

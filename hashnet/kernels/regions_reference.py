@@ -1,0 +1,476 @@
+"""Plain NumPy twins of the exact-region kernels in `regions.py`: what each computes, slowly.
+
+Same names, same arguments, same outputs as the Numba kernels; the tests run both on random
+inputs and compare. Read these first: recursion instead of explicit stacks, lists instead of
+growing buffers. The conventions (coordinates, the Z layout, the tolerance rule) are in the
+docstring of `regions.py`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --- small geometry ---------------------------------------------------------------------------
+
+
+def _shoelace(polygon):
+    """Signed area, around the first vertex (positive when counter-clockwise)."""
+    if len(polygon) < 3:
+        return 0.0
+    v = polygon[1:] - polygon[0]
+    return 0.5 * float(np.sum(v[:-1, 0] * v[1:, 1] - v[1:, 0] * v[:-1, 1]))
+
+
+def _values(polygon, line):
+    a, b, c = line
+    return a * polygon[:, 0] + b * polygon[:, 1] + c
+
+
+def _tolerance(line, tol_factor):
+    a, b, c = line
+    return tol_factor * (abs(a) + abs(b) + abs(c))
+
+
+def _crosses(polygon, line, tol_factor):
+    """A vertex strictly on each side of the line (beyond the tolerance)."""
+    f, tol = _values(polygon, line), _tolerance(line, tol_factor)
+    return bool((f > tol).any() and (f < -tol).any())
+
+
+def _centroid(polygon):
+    sx = sy = 0.0
+    for x, y in polygon:  # summed in order, as the kernel does
+        sx += x
+        sy += y
+    return sx / len(polygon), sy / len(polygon)
+
+
+def _half(polygon, f, tol, positive):
+    """One side of a polygon cut by a line with values f at its vertices: the vertices on that
+    side, and the points where an edge crosses from one side to the other. Vertices on the
+    line (|f| <= tol) follow `_on_line_keeps`."""
+    rows, k = [], len(polygon)
+    for q in range(k):
+        p = (q + 1) % k
+        if f[q] > tol:
+            keep = positive
+        elif f[q] < -tol:
+            keep = not positive
+        else:
+            keep = _on_line_keeps(f, q, tol, positive)
+        if keep:
+            rows.append(polygon[q])
+        if (f[q] > tol and f[p] < -tol) or (f[q] < -tol and f[p] > tol):
+            w = f[q] / (f[q] - f[p])
+            rows.append(polygon[q] + w * (polygon[p] - polygon[q]))
+    return np.array(rows).reshape(-1, 2)
+
+
+def _on_line_keeps(f, q, tol, positive):
+    """Which half keeps vertex q that lies on the line: a run of such vertices between the two
+    sides goes whole to the positive half and only its end next to the negative side to the
+    negative one (the halves share one chord and never overlap); a run touching the line from
+    one side stays on that side."""
+    k = len(f)
+    before = next(f[(q - d) % k] for d in range(1, k) if abs(f[(q - d) % k]) > tol)
+    after = next(f[(q + d) % k] for d in range(1, k) if abs(f[(q + d) % k]) > tol)
+    if positive:
+        return before > 0 or after > 0
+    if before < 0 and after < 0:
+        return True
+    if before > 0 and after < 0:
+        return abs(f[(q + 1) % k]) > tol
+    if after > 0 and before < 0:
+        return abs(f[(q - 1) % k]) > tol
+    return False
+
+
+def _hull(points, tol_factor=1e-13):
+    """Convex hull, counter-clockwise from the lowest-left point (Andrew's monotone chain),
+    without the turns flatter than tol_factor * size^2."""
+    pts = sorted(map(tuple, points))  # by x, then y
+    pts = np.array(pts)
+    size = max(pts[-1, 0] - pts[0, 0], 0.0, np.ptp(pts[:, 1]))
+    tol = tol_factor * size * size
+
+    def chain(sequence):
+        out = []
+        for p in sequence:
+            while len(out) >= 2:
+                (ax, ay), (bx, by) = out[-2], out[-1]
+                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) > tol:
+                    break
+                out.pop()
+            out.append(p)
+        return out
+
+    lower, upper = chain(pts), chain(pts[::-1])
+    return np.array(lower[:-1] + upper[:-1])
+
+
+# --- max pooling on one piece -----------------------------------------------------------------
+
+
+def _candidate_line(Z, u, slope):
+    """Unit u's value after its activation, as (a, b, c) of a x + b y + c."""
+    return slope[u] * Z[0, u], slope[u] * Z[1, u], slope[u] * Z[2, u]
+
+
+def _difference(Z, i, j, slope):
+    return tuple(x - y for x, y in zip(_candidate_line(Z, i, slope), _candidate_line(Z, j, slope)))
+
+
+def _window_settled(polygon, Z, window, slope, tol_factor):
+    """Whether one candidate of the window is the maximum at every vertex (then everywhere)."""
+    values = np.array(
+        [[slope[u] * (Z[0, u] * x + Z[1, u] * y + Z[2, u]) for u in window] for x, y in polygon]
+    )
+    best = int(np.argmax(values[0]))  # the first of equals
+    for p, j in enumerate(window):
+        if p == best:
+            continue
+        line = _difference(Z, window[best], j, slope)
+        if (values[:, best] - values[:, p] < -_tolerance(line, tol_factor)).any():
+            return False
+    return True
+
+
+def _tournament(polygon, Z, window, slope, tol_factor, area_tol):
+    """[(cell, winner), ...]: where each candidate of the window is the maximum on the piece.
+
+    The candidate ahead at the first vertex (i) knocks out every candidate it beats all over
+    the piece; another one left (j) means a cut along candidate i = candidate j, and each side
+    goes on without its loser. Leaves with the same winner are glued (the set where one
+    candidate wins is convex: their union is the hull of their vertices).
+    """
+    leaves = []
+
+    def visit(piece, alive):
+        while True:
+            if len(alive) == 1:
+                leaves.append((piece, window[alive[0]]))
+                return
+            x0, y0 = piece[0]
+            values = [
+                slope[window[p]] * (Z[0, window[p]] * x0 + Z[1, window[p]] * y0 + Z[2, window[p]])
+                for p in alive
+            ]
+            i_pos = alive[int(np.argmax(values))]
+            i = window[i_pos]
+            beaten_by = []
+            for p in list(alive):
+                if p == i_pos:
+                    continue
+                line = _difference(Z, i, window[p], slope)
+                if (_values(piece, line) < -_tolerance(line, tol_factor)).any():
+                    beaten_by.append(p)
+                else:
+                    alive.remove(p)  # i is at least as large all over the piece
+            if not beaten_by:
+                continue
+            j_pos = beaten_by[0]
+            line = _difference(Z, i, window[j_pos], slope)
+            f, tol = _values(piece, line), _tolerance(line, tol_factor)
+            if not (f > tol).any():  # j at least as large all over: i is out
+                alive.remove(i_pos)
+                continue
+            plus, minus = _half(piece, f, tol, True), _half(piece, f, tol, False)
+            a_plus, a_minus = _shoelace(plus), _shoelace(minus)
+            if a_plus <= area_tol or a_minus <= area_tol:  # a sliver
+                alive.remove(j_pos if a_plus > a_minus else i_pos)
+                continue
+            visit(minus, [p for p in alive if p != i_pos])
+            visit(plus, [p for p in alive if p != j_pos])
+            return
+
+    visit(polygon, list(range(len(window))))
+    cells, seen = [], []
+    for _, winner in leaves:
+        if winner in seen:
+            continue
+        seen.append(winner)
+        members = [p for p, w in leaves if w == winner]
+        cells.append((members[0] if len(members) == 1 else _hull(np.vstack(members)), winner))
+    return cells
+
+
+# --- the cutting kernel -----------------------------------------------------------------------
+
+
+def new_cut_state(n_regions, n_units):
+    """A fresh state: the kernel's tuple, of which this twin uses the cursor (its second entry
+    counts the pieces returned so far), plus a slot where it keeps all the pieces, computed
+    on the first call."""
+    return (
+        np.array([0, 0, n_regions], np.int64),
+        np.empty((64, 6), np.int64),
+        np.empty((1024, 2)),
+        np.empty(1024, np.int64),
+        np.ones(max(n_units, 1)),
+        None,
+    )
+
+
+def cut_done(state) -> bool:
+    return state[0][0] >= state[0][2]
+
+
+def cut_pieces(
+    verts,
+    starts,
+    counts,
+    Z,
+    relu,
+    alpha,
+    windows,
+    unit_windows_ptr,
+    unit_windows,
+    unit_order,
+    window_order,
+    tol_factor,
+    area_tol,
+    budget,
+    state,
+):
+    """All pieces, recursively (`_all_pieces`), handed out `budget` at a time."""
+    cursor, everything = state[0], state[5]
+    if everything is None:
+        everything = _all_pieces(
+            verts,
+            starts,
+            counts,
+            Z,
+            relu,
+            alpha,
+            windows,
+            unit_windows_ptr,
+            unit_windows,
+            unit_order,
+            window_order,
+            tol_factor,
+            area_tol,
+        )
+    v, st, k, owner, touched = everything
+    done = cursor[1]
+    rows = np.arange(done, min(done + budget, len(st)))
+    cursor[1] = done + len(rows)
+    cursor[0] = len(starts) if cursor[1] >= len(st) else owner[rows[-1]]
+    counts_out = k[rows]
+    starts_out = np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64)
+    pieces = [v[st[i] : st[i] + k[i]] for i in rows]
+    lists = [touched[i] for i in rows]
+    return (
+        np.concatenate(pieces) if pieces else np.empty((0, 2)),
+        starts_out,
+        counts_out,
+        owner[rows],
+        np.concatenate([[0], np.cumsum([len(t) for t in lists])]).astype(np.int64),
+        np.array([x for t in lists for x in t], np.int64),
+        (*state[:5], everything),
+    )
+
+
+def _all_pieces(
+    verts,
+    starts,
+    counts,
+    Z,
+    relu,
+    alpha,
+    windows,
+    unit_windows_ptr,
+    unit_windows,
+    unit_order,
+    window_order,
+    tol_factor,
+    area_tol,
+):
+    """Every region's pieces in turn; returns (verts, starts, counts, owner, touched)."""
+    out, owner, touched = [], [], []
+    for r in range(len(starts)):
+        region = verts[starts[r] : starts[r] + counts[r]]
+        cut = _RegionCut(Z[r], relu, alpha, windows, tol_factor, area_tol)
+        pieces, lists = cut.run(region, unit_windows_ptr, unit_windows, unit_order, window_order)
+        out.extend(pieces)
+        touched.extend(lists)
+        owner.extend([r] * len(pieces))
+    counts_out = np.array([len(p) for p in out], np.int64)
+    return (
+        np.concatenate(out) if out else np.empty((0, 2)),
+        np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
+        counts_out,
+        np.array(owner, np.int64),
+        touched,
+    )
+
+
+class _RegionCut:
+    """The pieces of one region (pre-activations Zr), recursively: by units, then windows."""
+
+    def __init__(self, Zr, relu, alpha, windows, tol_factor, area_tol):
+        self.Zr, self.relu, self.alpha, self.windows = Zr, relu, alpha, windows
+        self.tol_factor, self.area_tol = tol_factor, area_tol
+        self.m = Zr.shape[1]
+        self.pieces, self.touched, self.pending = [], [], []
+
+    def run(self, region, unit_windows_ptr, unit_windows, unit_order, window_order):
+        Zr, windows, tol_factor = self.Zr, self.windows, self.tol_factor
+        units = [u for u in unit_order if _crosses(region, Zr[:, u], tol_factor)]
+        units = units if self.relu else []
+        window_list = []
+        if len(windows):
+            # windows that may change hands: a crossing candidate, or no single winner
+            slope = self.slopes_at(_centroid(region))
+            mark = np.zeros(len(windows), bool)
+            for u in units:
+                mark[unit_windows[unit_windows_ptr[u] : unit_windows_ptr[u + 1]]] = True
+            for w in range(len(windows)):
+                if not mark[w] and not _window_settled(region, Zr, windows[w], slope, tol_factor):
+                    mark[w] = True
+            window_list = [w for w in window_order if mark[w]]
+        if self.relu:
+            self.cut_by_units(region, units, window_list)
+        else:
+            self.cut_by_windows(region, window_list, np.ones(self.m))
+        return self.pieces, self.touched
+
+    def slopes_at(self, point):
+        x, y = point
+        on = self.Zr[0] * x + self.Zr[1] * y + self.Zr[2] > 0
+        return np.where(on, 1.0, self.alpha) if self.relu else np.ones(self.m)
+
+    def emit(self, piece):
+        self.pieces.append(piece)
+        self.touched.append(list(self.pending))
+        self.pending = []
+
+    def follows(self, items):
+        """The next piece out follows its sibling's last: any of `items` may differ."""
+        self.pending = list(items)
+
+    def cut_by_windows(self, piece, todo, slope):
+        Zr, windows, tol_factor = self.Zr, self.windows, self.tol_factor
+        if not todo:
+            self.emit(piece)
+            return
+        cells = _tournament(piece, Zr, windows[todo[0]], slope, tol_factor, self.area_tol)
+        if len(cells) == 1:
+            self.cut_by_windows(piece, todo[1:], slope)
+            return
+        rests = [
+            [w for w in todo[1:] if not _window_settled(cell, Zr, windows[w], slope, tol_factor)]
+            for cell, _ in cells
+        ]
+        for h, ((cell, _), rest) in enumerate(zip(cells, rests)):
+            if h > 0:
+                self.follows([self.m + w for w in todo])
+            self.cut_by_windows(cell, rest, slope)
+
+    def may_change(self, piece, w, crossing):
+        """A candidate still crosses the piece, or no single winner with the slopes there."""
+        if set(self.windows[w]) & set(crossing):
+            return True
+        slope = self.slopes_at(_centroid(piece))
+        return not _window_settled(piece, self.Zr, self.windows[w], slope, self.tol_factor)
+
+    def cut_by_units(self, piece, todo, window_todo):
+        Zr, tol_factor, area_tol = self.Zr, self.tol_factor, self.area_tol
+        if not todo:
+            # no unit crosses the piece: fixed slopes here; on with its windows
+            self.cut_by_windows(piece, window_todo, self.slopes_at(_centroid(piece)))
+            return
+        line = Zr[:, todo[0]]
+        f, tol = _values(piece, line), _tolerance(line, tol_factor)
+        if (f > tol).any() and (f < -tol).any():
+            plus, minus = _half(piece, f, tol, True), _half(piece, f, tol, False)
+            if _shoelace(plus) > area_tol and _shoelace(minus) > area_tol:
+                parts = []
+                for half in (minus, plus):
+                    rest = [u for u in todo[1:] if _crosses(half, Zr[:, u], tol_factor)]
+                    rest_windows = [w for w in window_todo if self.may_change(half, w, rest)]
+                    parts.append((half, rest, rest_windows))
+                for h, (half, rest, rest_windows) in enumerate(parts):
+                    if h > 0:
+                        self.follows(list(todo) + [self.m + w for w in window_todo])
+                    self.cut_by_units(half, rest, rest_windows)
+                return
+        self.cut_by_units(piece, todo[1:], window_todo)  # not cut (a sliver)
+
+
+# --- the affine maps of the pieces ------------------------------------------------------------
+
+
+def _full_map(Zp_p, point, relu, alpha, windows):
+    """The layer output map (3, columns) at a point: which unit each column takes (the first
+    of equals in a window), times its slope."""
+    x, y = point
+    value = Zp_p[0] * x + Zp_p[1] * y + Zp_p[2]
+    on = value > 0 if relu else np.ones(value.shape, bool)
+    passed = np.where(on, value, alpha * value)
+    units = (
+        windows[np.arange(len(windows)), passed[windows].argmax(axis=1)]
+        if len(windows)
+        else np.arange(len(value))
+    )
+    return np.where(on[units], 1.0, alpha) * Zp_p[:, units]
+
+
+def piece_maps(
+    Zp,
+    owner,
+    centroids,
+    relu,
+    alpha,
+    windows,
+    unit_windows_ptr,
+    unit_windows,
+    touch_ptr,
+    touch,
+    out,
+):
+    """Every child's full map (the twin needs no shortcut: the touched lists only say where the
+    kernel may look, and the columns they leave out are equal anyway); the columns that differ
+    from the previous child's."""
+    diff_ptr, diff = [0], []
+    for c, p in enumerate(owner):
+        out[c] = _full_map(Zp[p], centroids[c], relu, alpha, windows)
+        if c > 0:
+            diff.extend(np.flatnonzero((out[c] != out[c - 1]).any(axis=0)))
+        diff_ptr.append(len(diff))
+    return np.array(diff_ptr, np.int64), np.array(diff, np.int64)
+
+
+def chain_plan(diff_ptr, max_diff, chain_max):
+    start, run = np.zeros(len(diff_ptr) - 1, bool), 0
+    for c in range(len(start)):
+        start[c] = c == 0 or run + 1 >= chain_max or diff_ptr[c + 1] - diff_ptr[c] > max_diff
+        run = 0 if start[c] else run + 1
+    return start
+
+
+def chain_maps(M, start, diff_ptr, diff, L_ptr, L_index, L_value, Z):
+    for c in np.flatnonzero(~np.asarray(start, bool)):
+        Z[c] = Z[c - 1]
+        for o in diff[diff_ptr[c] : diff_ptr[c + 1]]:
+            rows = slice(L_ptr[o], L_ptr[o + 1])
+            Z[c][:, L_index[rows]] += (M[c, :, o] - M[c - 1, :, o])[:, None] * L_value[rows][
+                None, :
+            ]
+
+
+# --- which piece holds a point ----------------------------------------------------------------
+
+
+def locate_points(verts, starts, counts, points, tol):
+    """For each point, the lowest index of the pieces holding it (on the left of every edge,
+    or within tol * (the piece's size) of it), -1 for none: every piece is tried."""
+    found = np.full(len(points), -1, np.int64)
+    for i in range(len(starts) - 1, -1, -1):  # backwards: the lowest index is written last
+        polygon = verts[starts[i] : starts[i] + counts[i]]
+        size = np.abs(polygon[1:] - polygon[0]).max()
+        edges = np.roll(polygon, -1, axis=0) - polygon
+        rel = points[:, None, :] - polygon[None, :, :]
+        cross = edges[None, :, 0] * rel[:, :, 1] - edges[None, :, 1] * rel[:, :, 0]
+        limit = -tol * size * np.hypot(edges[:, 0], edges[:, 1])
+        found[(cross >= limit[None, :]).all(axis=1)] = i
+    return found
