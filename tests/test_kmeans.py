@@ -153,6 +153,24 @@ def test_no_worse_than_scikit_learn_on_codes():
     assert ours <= theirs * 1.01
 
 
+def test_codes_are_seeded_on_their_packed_bits():
+    # For codes, k-means++ measures distances between samples as popcounts of the packed bits;
+    # between 0/1 vectors that is the squared Euclidean distance, so the clustering is the one
+    # the float bits give (same seeds, same Lloyd iterations).
+    bits, _ = code_bits(n=500, n_bits=70, k=6, seed=4)
+    codes = Codes.from_bits(bits)
+    run = _EuclideanRuns(bits.astype(np.float64), 1e-4, codes)
+    dense = _EuclideanRuns(bits.astype(np.float64), 1e-4)
+    for seed in range(3):
+        a = run.seed_plus_plus(6, np.random.default_rng(seed))
+        b = dense.seed_plus_plus(6, np.random.default_rng(seed))
+        np.testing.assert_array_equal(a, b)
+    on_codes = KMeans(n_clusters=6, seed=0).fit(codes)
+    on_floats = KMeans(n_clusters=6, seed=0).fit(bits.astype(np.float64))
+    np.testing.assert_array_equal(on_codes.labels_, on_floats.labels_)
+    assert on_codes.inertia_ == pytest.approx(on_floats.inertia_, rel=1e-12)
+
+
 # --- Hamming K-Means ------------------------------------------------------------------------
 
 

@@ -87,7 +87,7 @@ class KMeans:
         else:
             data = as_float_matrix(X)
             self._check_n_samples(len(data))
-            run = _EuclideanRuns(data, self.tol)
+            run = _EuclideanRuns(data, self.tol, X if isinstance(X, Codes) else None)
             del data  # the runs keep a centred copy
         best = None
         for _ in range(self.n_init):
@@ -193,14 +193,19 @@ class _EuclideanRuns:
     """Seeding and Lloyd iterations for squared Euclidean distance (BLAS inside the kernels).
 
     The data are centred once (x - mean): distances do not change, but the expansion
-    ||x||^2 - 2 x.c + ||c||^2 then subtracts smaller numbers and loses fewer digits.
+    ||x||^2 - 2 x.c + ||c||^2 then subtracts smaller numbers and loses fewer digits. For
+    neural codes the seeding works on the packed bits instead: between two 0/1 vectors the
+    squared Euclidean distance is the number of differing bits, a popcount of 64 bits at a
+    time, several times faster than a matrix product over the unpacked bits (k-means++ only
+    ever measures distances between samples).
     """
 
-    def __init__(self, X, tol):
+    def __init__(self, X, tol, codes=None):
         self.mean = X.mean(axis=0)
         self.X = X - self.mean
         self.x_sq = np.einsum("nd,nd->n", self.X, self.X)
         self.n_features = X.shape[1]
+        self.codes = codes
         # mean over features of the variance: the centred data make it sum ||x||^2 / (N d)
         self.tol = tol * float(self.x_sq.sum()) / self.X.size
 
@@ -208,8 +213,18 @@ class _EuclideanRuns:
         return centers + self.mean
 
     def seed_plus_plus(self, k, rng):
-        def try_rows(rows, closest, out):
-            return K.kmeans_plus_plus_candidates(self.X, self.x_sq, rows, closest, out)
+        if self.codes is not None:
+
+            def try_rows(rows, closest, out):
+                np.minimum(
+                    hamming_distances(self.codes, self.codes[rows]), closest[:, None], out=out
+                )
+                return out.sum(axis=0)
+
+        else:
+
+            def try_rows(rows, closest, out):
+                return K.kmeans_plus_plus_candidates(self.X, self.x_sq, rows, closest, out)
 
         return self.X[_greedy_plus_plus(try_rows, len(self.X), k, rng)]
 

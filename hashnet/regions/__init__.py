@@ -7,23 +7,27 @@ R.n_regions, R.polygons, R.codes, R.locate(points), R.occupancy(points, y)
 
 from hashnet.regions.along import Crossings, count_along
 from hashnet.regions.enumeration import enumerate_regions
-from hashnet.regions.plane import Plane, box_plane, plane, plane_through
+from hashnet.regions.pieces import Pieces
+from hashnet.regions.plane import Frame, Plane, box_plane, plane, plane_through
 from hashnet.regions.regions import Occupancy, Regions
-from hashnet.regions.steps import affine_blocks, network_steps
+from hashnet.regions.steps import Program, affine_blocks, network_steps
 
 enumerate = enumerate_regions  # the public name; inside the package we avoid the builtin's
 
 __all__ = [
     "Crossings",
+    "Frame",
     "Occupancy",
+    "Pieces",
     "Plane",
+    "Program",
     "Regions",
     "affine_blocks",
-    "network_steps",
     "box_plane",
     "count_along",
     "enumerate",
     "enumerate_regions",
+    "network_steps",
     "plane",
     "plane_through",
 ]

@@ -14,15 +14,29 @@ piece of input space, an affine map x(s) = s @ M + c from the piece's coordinate
 current layer's values, and push it through the ops with `push`: the linear part acts on M,
 linear part plus bias on c. Everything is float64 and flat: an image (C, H, W) is the vector of
 its C*H*W values in NCHW order.
+
+`Program` is the form the enumeration uses: `Stage`s, each affine ops followed by a ReLU-like
+activation, max pooling, or both (a ReLU directly followed by a max pool is one stage, so the
+pooling cuts the ReLU's pieces without the map in between ever being built). A Program is a
+snapshot: it copies the weights (in float64), so the regions it describes stay those of the
+network as it was, whatever happens to the network later. It also evaluates the network at
+points in float64 (`codes_at`, `logits_at`, `logit_maps_at`), which is how `Regions` gets the
+codes of its regions when they are asked for.
+
+What the stages need from a layer (the rest of hashnet describes layers by their classes;
+`network_steps` is the one place that turns each class into one of these):
+an affine layer gives `linear(h)` on a batch of flat float64 rows and a bias vector; a
+ReLU-like layer gives its negative slope; a max-pooling layer gives, for each output, the flat
+indices of the inputs of its window; Flatten and Dropout (outside training) are identities.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-
-from hashnet.kernels import images as KI
 
 
 @dataclass
@@ -56,6 +70,17 @@ def push(ops, M, c):
     return flat.reshape(n, k, -1), c
 
 
+def push_maps(ops, X):
+    """Apply affine ops to maps X (pieces, k, D) whose last row is the constant part: the linear
+    part acts on every row, the bias is added to the last. Returns (pieces, k, D_out)."""
+    n, k, d = X.shape
+    flat = X.reshape(n * k, d)
+    for op in ops:
+        flat = op.linear(flat)
+        flat.reshape(n, k, -1)[:, -1] += op.bias
+    return flat.reshape(n, k, -1)
+
+
 def prepare_kernels(net):
     """Compile (or load) the kernels the region code will call for this network: the
     network's own, plus the image kernels in float64 for a CNN (its affine ops run on them)."""
@@ -68,97 +93,26 @@ def prepare_kernels(net):
 
 
 def network_steps(net):
-    """([Step, ...], final ops): the network from its flat input to its logits."""
-    from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
-    from hashnet.nn.layers import BatchNorm, Dense, Dropout, LeakyReLU
+    """([Step, ...], final ops): the network from its flat input to its logits.
 
-    shape = tuple(net.input_shape)
+    Each layer says what it is to the region algorithms (`layer.region_step()`, a
+    `hashnet.nn.layers.RegionStep`): an affine map, a ReLU-like or max-pooling step that cuts
+    the pieces, or nothing at all. A new layer type takes part by answering it.
+    """
     steps, ops = [], []
     for layer in net.layers:
-        if isinstance(layer, Dense):
-            ops.append(_dense(layer))
-        elif isinstance(layer, BatchNorm):
-            ops.append(_batchnorm(layer, shape))
-        elif isinstance(layer, Conv2D):
-            ops.append(_conv(layer, shape))
-        elif isinstance(layer, AvgPool2D):
-            ops.append(_avgpool(layer, shape))
-        elif isinstance(layer, GlobalAvgPool2D):
-            ops.append(_global_avgpool(shape))
-        elif isinstance(layer, LeakyReLU):
-            steps.append(Step(ops, "relu", layer.alpha))
+        part = layer.region_step()
+        if part.kind == "affine":
+            ops.append(AffineOp(part.linear, part.bias))
+        elif part.kind in ("relu", "maxpool"):  # arg: the slope, or the pooling windows
+            steps.append(Step(ops, part.kind, part.arg))
             ops = []
-        elif isinstance(layer, MaxPool2D):
-            steps.append(Step(ops, "maxpool", _pool_windows(layer, shape)))
-            ops = []
-        elif not isinstance(layer, Dropout | Flatten):
+        elif part.kind != "identity":
             raise ValueError(
-                "exact regions support Dense, Conv2D, ReLU/LeakyReLU, BatchNorm, MaxPool2D, "
-                f"AvgPool2D, GlobalAvgPool2D, Flatten and Dropout layers, not "
-                f"{type(layer).__name__}"
+                f"{type(layer).__name__}.region_step() says {part.kind!r}; exact regions know "
+                "'affine', 'relu', 'maxpool' and 'identity'"
             )
-        # The layer's output shape, from one zero input (the layers know it after build).
-        shape = layer.forward(np.zeros((1, *shape), net.dtype), training=False).shape[1:]
     return steps, ops
-
-
-def _dense(layer):
-    W, b = (layer.params[k].astype(np.float64) for k in ("W", "b"))
-    return AffineOp(lambda h: h @ W, b)
-
-
-def _batchnorm(layer, shape):
-    scale = layer.params["gamma"] / np.sqrt(layer.state["running_var"] + layer.eps)
-    shift = layer.params["beta"] - layer.state["running_mean"] * scale
-    positions = int(np.prod(shape[1:]))  # 1 for flat inputs: one value per feature
-    scale = np.repeat(scale.astype(np.float64), positions)
-    return AffineOp(lambda h: h * scale, np.repeat(shift.astype(np.float64), positions))
-
-
-def _conv(layer, shape):
-    W = layer.params["W"].astype(np.float64).reshape(layer.filters, -1)
-    k, s, p = layer.kernel_size, layer.stride, layer.padding
-    oh, ow = layer._out_hw
-    zero = np.zeros(layer.filters)
-
-    def linear(h):
-        x = np.ascontiguousarray(h.reshape(len(h), *shape))
-        cols = np.empty((W.shape[1], len(h) * oh * ow))
-        KI.im2col(x, k, k, s, p, cols)
-        out = np.empty((len(h), layer.filters, oh * ow))
-        KI.rows_to_images(W @ cols, zero, out)
-        return out.reshape(len(h), -1)
-
-    return AffineOp(linear, np.repeat(layer.params["b"].astype(np.float64), oh * ow))
-
-
-def _avgpool(layer, shape):
-    out_shape = (shape[0], *layer._out_hw)
-
-    def linear(h):
-        x = np.ascontiguousarray(h.reshape(len(h), *shape))
-        out = np.empty((len(h), *out_shape))
-        KI.avgpool_forward(x, layer.pool_size, layer.stride, out)
-        return out.reshape(len(h), -1)
-
-    return AffineOp(linear, np.zeros(int(np.prod(out_shape))))
-
-
-def _global_avgpool(shape):
-    return AffineOp(lambda h: h.reshape(len(h), shape[0], -1).mean(axis=2), np.zeros(shape[0]))
-
-
-def _pool_windows(layer, shape):
-    """(n_outputs, k*k): for each output of the pooling layer (NCHW order), the flat indices
-    of the inputs its window covers."""
-    channels, height, width = shape
-    oh, ow = layer._out_hw
-    k, s = layer.pool_size, layer.stride
-    c = np.arange(channels)[:, None, None, None, None]
-    y = (np.arange(oh) * s)[None, :, None, None, None] + np.arange(k)[None, None, None, :, None]
-    x = (np.arange(ow) * s)[None, None, :, None, None] + np.arange(k)[None, None, None, None, :]
-    flat = (c * height + y) * width + x  # (C, oh, ow, k, k)
-    return flat.reshape(channels * oh * ow, k * k)
 
 
 def window_pairs(windows):
@@ -196,3 +150,199 @@ def affine_blocks(net):
             return blocks, (M[0], c[0])
         blocks.append((M[0], c[0], step.arg))
     raise AssertionError("unreachable")
+
+
+# --- the enumeration's form of the network --------------------------------------------------
+
+ROWS_LIMIT = 15_000_000  # nonzeros of a stage's linear map kept for incremental updates
+_ROWS_CACHE: OrderedDict = OrderedDict()  # fingerprint -> rows, the last few networks
+
+
+@dataclass
+class Stage:
+    """Affine `ops` (n_in -> n_units pre-activations), then a ReLU-like activation (`relu`,
+    negative slope `alpha`) and/or max pooling (`windows`: (outputs, k*k) flat indices of the
+    pre-activations each output takes the maximum of; shape (0, 0) for none)."""
+
+    ops: list
+    relu: bool
+    alpha: float
+    windows: np.ndarray
+    n_in: int
+    n_units: int
+
+    @property
+    def pool(self) -> bool:
+        return len(self.windows) > 0
+
+    @property
+    def n_columns(self) -> int:
+        """The stage's outputs: one per unit, or one per pooling window."""
+        return len(self.windows) if self.pool else self.n_units
+
+    def unit_windows(self):
+        """CSR (ptr, windows) of the pooling windows that hold each unit."""
+        ptr = np.zeros(self.n_units + 1, np.int64)
+        if not self.pool:
+            return ptr, np.zeros(0, np.int64)
+        units = self.windows.ravel()
+        order = np.argsort(units, kind="stable")
+        np.add.at(ptr, units + 1, 1)
+        owners = np.repeat(np.arange(len(self.windows)), self.windows.shape[1])
+        return np.cumsum(ptr), owners[order].astype(np.int64)
+
+    def rows(self):
+        """The linear part of `ops` as a sparse matrix (CSR: ptr, index, value), row i being the
+        pre-activations' response to the i-th input alone; None when it has more than
+        ROWS_LIMIT nonzeros (then every piece's map is pushed through the ops in full).
+
+        Building them means pushing every input direction through the ops (a tenth of a second
+        for LeNet's second convolution), so they are kept for the last few networks seen:
+        zooming into one network enumerates it many times. A network is recognised by the
+        ops' response to a fixed random probe, which any change of weight alters."""
+        if not hasattr(self, "_rows"):
+            key = self._fingerprint()
+            if key not in _ROWS_CACHE:
+                _ROWS_CACHE[key] = _linear_rows(self.ops, self.n_in, self.n_units)
+                while len(_ROWS_CACHE) > 4:
+                    _ROWS_CACHE.popitem(last=False)
+            _ROWS_CACHE.move_to_end(key)
+            self._rows = _ROWS_CACHE[key]
+        return self._rows
+
+    def _fingerprint(self):
+        probe = np.random.default_rng(0).normal(size=(2, self.n_in))
+        response = push_maps(self.ops, probe[None])
+        return (self.n_in, self.n_units, hashlib.sha256(response.tobytes()).hexdigest())
+
+
+def _linear_rows(ops, n_in, n_out):
+    if n_in * n_out > 50 * ROWS_LIMIT:  # too big to even look at
+        return None
+    ptr, index, value = [np.zeros(1, np.int64)], [], []
+    chunk = max(1, 4_000_000 // max(n_out, 1))
+    total = 0
+    for start in range(0, n_in, chunk):
+        rows = np.zeros((min(chunk, n_in - start), n_in))
+        rows[np.arange(len(rows)), start + np.arange(len(rows))] = 1.0
+        for op in ops:
+            rows = op.linear(rows)
+        nz_row, nz_col = np.nonzero(rows)
+        total += len(nz_row)
+        if total > ROWS_LIMIT:
+            return None
+        index.append(nz_col.astype(np.int64))
+        value.append(rows[nz_row, nz_col])
+        ptr.append(ptr[-1][-1] + np.cumsum(np.bincount(nz_row, minlength=len(rows))))
+    return (
+        np.concatenate(ptr).astype(np.int64),
+        np.concatenate(index) if index else np.zeros(0, np.int64),
+        np.concatenate(value) if value else np.zeros(0),
+    )
+
+
+class Program:
+    """The network as stages (see the module docstring), its final affine ops (None when the
+    program stops early, as `truncated` does) and the sizes of its ReLU layers' codes."""
+
+    def __init__(self, stages, final_ops, n_in):
+        self.stages = stages
+        self.final_ops = final_ops
+        self.n_in = n_in
+        self.code_sizes = [s.n_units for s in stages if s.relu]
+
+    @classmethod
+    def from_network(cls, net) -> Program:
+        steps, final_ops = network_steps(net)
+        size = int(np.prod(net.input_shape))
+        stages = []
+        i = 0
+        while i < len(steps):
+            step = steps[i]
+            n_units = _out_size(step.ops, size)
+            if step.kind == "relu":
+                windows = np.zeros((0, 0), np.int64)
+                after = steps[i + 1] if i + 1 < len(steps) else None
+                if after is not None and after.kind == "maxpool" and not after.ops:
+                    windows = after.arg.astype(np.int64)  # ReLU then pool: one stage
+                    i += 1
+                stages.append(Stage(step.ops, True, float(step.arg), windows, size, n_units))
+            else:
+                windows = step.arg.astype(np.int64)
+                stages.append(Stage(step.ops, False, 1.0, windows, size, n_units))
+            size = stages[-1].n_columns
+            i += 1
+        return cls(stages, final_ops, int(np.prod(net.input_shape)))
+
+    def truncated(self, n_layers) -> Program:
+        """The program up to its `n_layers`-th ReLU stage and the pooling right after it."""
+        seen, end = 0, 0
+        for i, stage in enumerate(self.stages):
+            if stage.relu:
+                if seen == n_layers:
+                    break
+                seen += 1
+            end = i + 1
+        return Program(self.stages[:end], None, self.n_in)
+
+    # --- evaluation at points, in float64 ----------------------------------------------------
+
+    def _run(self, h, bits):
+        for stage in self.stages:
+            for op in stage.ops:
+                h = op.linear(h) + op.bias
+            if stage.relu:
+                on = h > 0
+                bits.append(on)
+                h = np.where(on, h, stage.alpha * h)
+            if stage.pool:
+                h = h[:, stage.windows].max(axis=2)
+        return h
+
+    def codes_at(self, X, chunk=2048) -> np.ndarray:
+        """(N, n_bits) uint8: the ReLU units' on/off pattern at the inputs X (N, n_in)."""
+        out = np.empty((len(X), sum(self.code_sizes)), np.uint8)
+        for start in range(0, len(X), chunk):
+            bits = []
+            self._run(np.ascontiguousarray(X[start : start + chunk], dtype=np.float64), bits)
+            if bits:
+                out[start : start + chunk] = np.hstack(bits)
+        return out
+
+    def logits_at(self, X, chunk=2048) -> np.ndarray:
+        """The logits at the inputs X (N, n_in)."""
+        parts = []
+        for start in range(0, len(X), chunk):
+            h = self._run(np.ascontiguousarray(X[start : start + chunk], dtype=np.float64), [])
+            for op in self.final_ops:
+                h = op.linear(h) + op.bias
+            parts.append(h)
+        return np.concatenate(parts) if parts else np.zeros((0, 0))
+
+    def logit_maps_at(self, points, maps, chunk=256) -> np.ndarray:
+        """(N, 3, classes): on the linear piece holding each point (x, y) of a plane whose
+        inputs are x * maps[0] + y * maps[1] + maps[2], the logits as x * A[0] + y * A[1] +
+        A[2]: the pieces' affine maps, from the pattern at each point."""
+        out = []
+        for start in range(0, len(points), chunk):
+            xy = points[start : start + chunk]
+            M = np.broadcast_to(maps, (len(xy), *maps.shape)).copy()
+            for stage in self.stages:
+                M = push_maps(stage.ops, M)
+                value = xy[:, :1] * M[:, 0] + xy[:, 1:] * M[:, 1] + M[:, 2]
+                if stage.relu:
+                    slope = np.where(value > 0, 1.0, stage.alpha)
+                    M *= slope[:, None, :]
+                    value *= slope
+                if stage.pool:
+                    best = value[:, stage.windows].argmax(axis=2)
+                    winners = stage.windows[np.arange(len(stage.windows)), best]
+                    M = np.take_along_axis(M, winners[:, None, :], axis=2)
+            out.append(push_maps(self.final_ops, M))
+        return np.concatenate(out) if out else np.zeros((0, 3, 0))
+
+
+def _out_size(ops, size):
+    for op in ops:
+        size = len(op.bias)
+    return size

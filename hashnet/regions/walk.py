@@ -1,0 +1,234 @@
+"""The depth-first walk of the exact enumeration: cut, build maps, go down, emit.
+
+`run(program, frame, max_regions)` returns the regions of a `Program` on the square [-1, 1]^2
+of a `Frame` as `Pieces` (see `hashnet.regions.enumeration` for the algorithm and the
+tolerance policy). How the work is organised, and why:
+
+* *Depth first, in batches.* The pieces of one layer are not all kept: a batch of them is cut
+  by the next layer, the pieces of that batch by the layer after, and so on to the last layer,
+  whose pieces are the regions; then the next batch. The cutting kernel itself hands its
+  pieces out a batch at a time (it can stop and go on), so even a first layer that cuts the
+  domain into millions of pieces never holds them at once. At any time the memory holds the
+  regions found so far (their polygons) and, per layer, one batch of pieces with their affine
+  maps, freed once their pieces are cut. So memory grows with the number of regions only
+  through the output polygons, not through the maps (a LeNet map is 3 x 4704 numbers, two
+  hundred times a polygon). The output grows in anonymous memory maps that the operating
+  system enlarges in place, never needing an old and a new copy at once.
+* *Each piece's map from its neighbour's.* A piece and the one cut just before it (usually its
+  neighbour) pass on the same values in all but a few columns, those of the units whose
+  boundary runs between them; the next layer's map of a piece is the previous piece's plus the
+  next layer's weights of those columns (see `hashnet.kernels.regions`), much cheaper than a
+  full pass through a convolution. Chains restart with a full product every few dozen pieces,
+  so rounding never adds up.
+* *Coordinates of the domain.* The cutting works in coordinates (x, y) in [-1, 1]^2 of the
+  domain itself (`Frame`), so a domain of side 1e-9, or one far from the origin, is cut as
+  exactly as the unit square; where float64 cannot resolve a domain the enumeration refuses
+  with an error instead of a wrong answer.
+* *What is stored.* `Regions` keeps the polygons and the network's weights (a snapshot); the
+  codes, the logit maps and the predicted classes are computed from one interior point per
+  region (the vertex mean) when first asked for, so millions of regions cost no more than
+  their polygons until then.
+
+"""
+
+from __future__ import annotations
+
+import mmap
+import sys
+import time
+
+import numpy as np
+
+from hashnet.kernels import regions as KR
+from hashnet.regions.pieces import Pieces
+from hashnet.regions.steps import push_maps
+
+TOL = 1e-10
+AREA_TOL = 1e-20  # about TOL squared: only true slivers, never a small real region
+SQUARE = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+BATCH_BYTES = 24 * 2**20  # the maps of one batch of pieces, per layer
+MAX_BATCH = 4096
+CHAIN = 48  # pieces whose maps are built one from the other before a fresh start
+
+
+def run(program, frame, max_regions, verbose=0) -> Pieces:
+    """The regions of `program` on the frame's square, as Pieces in frame coordinates."""
+    walk = _Walk(program, frame, max_regions, verbose)
+    if not program.stages:
+        return Pieces.one(SQUARE)
+    first = program.stages[0]
+    Z = push_maps(first.ops, frame.maps()[None])
+    walk.descend(0, Pieces.one(SQUARE), Z)
+    walk.progress(final=True)
+    return walk.output()
+
+
+class _Walk:
+    """The depth-first walk over batches (see the module docstring), and the growing output."""
+
+    def __init__(self, program, frame, max_regions, verbose):
+        self.stages = program.stages
+        self.max_regions = max_regions
+        self.verbose = verbose
+        rng = np.random.default_rng(0)  # fixed orders: the same pieces on every run
+        self.orders = [
+            (rng.permutation(s.n_units).astype(np.int64), rng.permutation(len(s.windows)))
+            for s in self.stages
+        ]
+        self.unit_windows = [s.unit_windows() for s in self.stages]
+        # pieces per batch: the next layer's maps of a batch take about BATCH_BYTES
+        self.batch = [
+            max(1, min(MAX_BATCH, BATCH_BYTES // (24 * s.n_units))) for s in self.stages
+        ] + [MAX_BATCH * 8]
+        self.verts = _Growing(np.float64, 2)
+        self.counts = _Growing(np.int64, 0)
+        self.n_out = 0
+        self.area_done = 0.0
+        self.start = self.last_report = time.perf_counter()
+
+    def descend(self, level, pieces, Z):
+        """Cut `pieces` (pre-activations Z at stage `level`) by that stage, and everything
+        below them to the last stage."""
+        stage = self.stages[level]
+        units, windows = self.orders[level]
+        ptr, holders = self.unit_windows[level]
+        last = level == len(self.stages) - 1
+        state = KR.new_cut_state(len(pieces), stage.n_units)
+        while not KR.cut_done(state):
+            verts, starts, counts, owner, touch_ptr, touch, state = KR.cut_pieces(
+                pieces.verts,
+                pieces.starts,
+                pieces.counts,
+                Z,
+                stage.relu,
+                stage.alpha,
+                stage.windows,
+                ptr,
+                holders,
+                units,
+                windows,
+                TOL,
+                AREA_TOL * 4.0,  # the square's area is 4
+                self.batch[level + 1],
+                state,
+            )
+            if self.n_out + len(starts) > self.max_regions:
+                raise ValueError(
+                    f"the domain holds more than max_regions={self.max_regions} regions "
+                    f"(counting stopped at layer {level + 1} of {len(self.stages)}, with "
+                    f"{self.n_out} regions finished); pass a larger max_regions, a smaller box "
+                    "or plane extent (Plane.zoom), or a smaller network"
+                )
+            children = Pieces(verts, starts, counts)
+            if last:
+                self.add(children)
+            else:
+                following = self.stages[level + 1]
+                Znext = self.maps(level, following, Z, children, owner, touch_ptr, touch)
+                self.descend(level + 1, children, Znext)
+            self.progress()
+
+    def maps(self, level, following, Zp, batch, owner, touch_ptr, touch):
+        """The pre-activations of stage `following` on each piece of `batch` (cut from the
+        regions with pre-activations Zp at stage `level`): chains from piece to piece, each
+        started by a full product."""
+        stage = self.stages[level]
+        ptr, holders = self.unit_windows[level]
+        M = np.empty((len(owner), 3, stage.n_columns))
+        diff_ptr, diff = KR.piece_maps(
+            Zp,
+            owner,
+            batch.centroids(),
+            stage.relu,
+            stage.alpha,
+            stage.windows,
+            ptr,
+            holders,
+            touch_ptr,
+            touch,
+            M,
+        )
+        rows = following.rows()
+        max_diff = -1 if rows is None else max(1, stage.n_columns // 8)
+        start = KR.chain_plan(diff_ptr, max_diff, CHAIN)
+        first = np.flatnonzero(start)
+        Z = np.empty((len(owner), 3, following.n_units))
+        Z[first] = push_maps(following.ops, M[first])
+        if len(first) < len(owner):
+            KR.chain_maps(M, start, diff_ptr, diff, *rows, Z)
+        return Z
+
+    def add(self, pieces):
+        """Append final pieces to the output."""
+        self.verts.append(pieces.verts)
+        self.counts.append(pieces.counts)
+        self.n_out += len(pieces.starts)
+        if self.verbose:
+            self.area_done += float(pieces.areas().sum()) / 4.0
+
+    def output(self) -> Pieces:
+        counts = self.counts.array()
+        starts = np.zeros(len(counts), np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        return Pieces(self.verts.array(), starts, counts)
+
+    def progress(self, final=False):
+        now = time.perf_counter()
+        if not self.verbose or (not final and now - self.last_report < 2.0):
+            return
+        self.last_report = now
+        spent = now - self.start
+        done = min(max(self.area_done, 1e-12), 1.0)
+        left = "" if final else f", {spent * (1 - done) / done:.0f} s left if the rest is as dense"
+        print(
+            f"{self.n_out} regions, {100 * done:.1f}% of the domain's area, {spent:.1f} s{left}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+class _Growing:
+    """An array that grows at its end without being copied: an anonymous memory map, which the
+    operating system enlarges in place. (A NumPy array that doubles needs the old and the new
+    copy at once, and the output of an enumeration can be most of the memory it uses.)"""
+
+    def __init__(self, dtype, width):
+        self.dtype = np.dtype(dtype)
+        self.width = width  # 0: a vector
+        self.row = self.dtype.itemsize * max(width, 1)
+        self.n = 0
+        self.capacity = 4096
+        self.map = _anonymous_map(self.capacity * self.row)
+
+    def append(self, rows):
+        need = self.n + len(rows)
+        if need > self.capacity:
+            capacity = self.capacity
+            while capacity < need:
+                capacity *= 2
+            try:
+                self.map.resize(capacity * self.row)
+            except (OSError, SystemError, ValueError):  # no in-place growth here: copy
+                bigger = _anonymous_map(capacity * self.row)
+                bigger[: self.n * self.row] = self.map[: self.n * self.row]
+                self.map = bigger
+            self.capacity = capacity
+        view = self._view(self.n, need)
+        view[...] = rows
+        del view  # a live view would keep the map from growing
+        self.n = need
+
+    def _view(self, start, stop):
+        count = (stop - start) * max(self.width, 1)
+        flat = np.frombuffer(self.map, self.dtype, count, start * self.row)
+        return flat.reshape(-1, self.width) if self.width else flat
+
+    def array(self) -> np.ndarray:
+        """The rows so far (a view of the map: the map cannot grow any more afterwards)."""
+        return self._view(0, self.n)
+
+
+def _anonymous_map(size):
+    """Private anonymous memory of `size` bytes (private: a shared one could not grow)."""
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    return mmap.mmap(-1, size) if private is None else mmap.mmap(-1, size, flags=private)
