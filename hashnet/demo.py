@@ -6,16 +6,19 @@ regions*. The pattern of an input (its *neural code*) names its region. He et al
 that a trained classifier cuts so finely that almost every training example gets a region of
 its own, and that simple algorithms classify well from the codes alone. The demo
 
-  1. trains a small ReLU network on the 2D "spirals" set,
-  2. draws its exact linear regions with the training points, marking the few regions that
-     hold more than one point,
+  1. trains a small ReLU network on the 2D "spirals" set, keeping snapshots of its weights,
+  2. draws its exact linear regions with the training points, marking the regions that hold
+     more than one point, and animates them over the snapshots (a GIF that counts, on every
+     frame, the regions and the training points alone in theirs),
   3. measures its codes: the redundancy ratio, and K-Means, K-NN and logistic regression on
      the codes,
   4. shows the redundancy ratio fall as a network gets wider (a width sweep on the bundled
-     fashion-mnist-mini images),
-  5. measures the codes of an MLP 784-100-10 trained on fashion-mnist-mini,
+     fashion-mnist-mini images, against untrained codes of the same width and chance),
+  5. measures the codes of an MLP 784-100-10 trained on fashion-mnist-mini, and draws its
+     exact regions on the plane through three of those images,
 
-printing what it does and writing its figures (PNG) into --out (default ./hashnet-demo/).
+printing what it does and writing its figures (PNG, and one GIF) into --out (default
+./hashnet-demo/).
 --quick trains less (for the tests); the figures are the same. BLAS and Numba run on one
 thread unless --threads says otherwise: on a busy 2-core machine that is the fastest choice.
 """
@@ -23,7 +26,6 @@ thread unless --threads says otherwise: on a busy 2-core machine that is the fas
 from __future__ import annotations
 
 import contextlib
-import numbers
 import os
 import sys
 import time
@@ -31,6 +33,8 @@ import time
 TOY = "spirals"
 TOY_HIDDEN = (100, 100)
 TOY_POINTS = 200  # training points, and as many test points
+# Snapshots for the animation: epochs grow by factors, because early epochs change the most.
+TOY_SNAPSHOTS = (0, 1, 3, 10, 30, 60, 100, 200)
 # What --quick changes: fewer epochs, fewer widths, fewer K-Means restarts. Same figures.
 SETTINGS = {
     "full": {
@@ -68,12 +72,12 @@ def run(out="hashnet-demo", quick=False, seed=0, threads=1) -> dict:
     absolute paths, in order) and "seconds".
     """
     from hashnet._io import check_output_folder
+    from hashnet._validation import check_int
 
     # Checked first: a bad folder or seed would otherwise surface only after a step has run.
     out = check_output_folder(out, "out").resolve()
-    for name, value, low in (("seed", seed, 0), ("threads", threads, 1)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_int(seed, "seed", 0)
+    check_int(threads, "threads", 1)
     settings = SETTINGS["quick" if quick else "full"]
     start = time.perf_counter()
     print("hashnet demo: do trained ReLU networks behave as hash encoders?")
@@ -111,7 +115,9 @@ def _toy_network(hn, settings, seed):
     Xtr, ytr, Xte, yte = hn.datasets.load(TOY, n_train=TOY_POINTS, n_test=TOY_POINTS, seed=seed)
     net = hn.MLP(2, TOY_HIDDEN, 2, seed=seed)
     clock = time.perf_counter()
-    net.fit(Xtr, ytr, epochs=settings["toy_epochs"], batch_size=32, lr=1e-2, verbose=0)
+    epochs = settings["toy_epochs"]
+    snapshots = [e for e in TOY_SNAPSHOTS if e < epochs] + [epochs]
+    net.fit(Xtr, ytr, epochs=epochs, batch_size=32, lr=1e-2, checkpoints=snapshots, verbose=0)
     print(
         f"  {_epochs(settings['toy_epochs'])} ({time.perf_counter() - clock:.1f}s): "
         f"{_pct(net.score(Xtr, ytr))} right on the training points, "
@@ -144,18 +150,30 @@ def _toy_regions(hn, toy, out, files):
         ytr,
         color_by="occupancy",
         title=f"{TOY}, {_mlp_name(2, TOY_HIDDEN, 2)}: regions with two or more training "
-        "points are outlined in red",
+        "points are outlined",
     )
     figure.set_size_inches(7.0, 6.3)  # room for thousands of regions
-    print("  (in the figure: grey = no training point, green = one, orange/red = several;")
+    print("  (in the figure: grey = no training point, blue = one, orange = several;")
     print("   the black line is the decision boundary)")
     files.append(_save(hn, figure, out / f"{TOY}_linear_regions.png", "linear regions"))
+
+    # The same network at every snapshot: count, rather than assume, what training does.
+    gif = out / f"{TOY}_regions_over_training.gif"
+    movie = hn.plot.regions_over_training(net, Xtr, ytr, box=box, path=gif, dpi=100)
+    print("  during training (epoch: regions, training points alone in theirs):")
+    print(
+        "    "
+        + ", ".join(f"{e}: {n}, {a}" for e, n, a in zip(movie.epochs, movie.n_regions, movie.alone))
+    )
+    print(f"  regions over training -> {gif}")
+    files.append(gif)
     return {
         "n_regions": R.n_regions,
         "n_train": len(Xtr),
         "alone": n_alone,
         "shared_regions": shared,
         "mixed_regions": mixed,
+        "frames": {"epochs": movie.epochs, "n_regions": movie.n_regions, "alone": movie.alone},
     }
 
 
@@ -171,8 +189,6 @@ def _toy_codes(hn, toy, settings, seed):
 
 
 def _width_sweep(hn, settings, seed, out, files):
-    from hashnet.experiments import plot_sweep
-
     widths, epochs = settings["widths"], settings["sweep_epochs"]
     _step(
         4,
@@ -183,35 +199,73 @@ def _width_sweep(hn, settings, seed, out, files):
     rows = []
     for width in widths:
         net = hn.MLP(784, (width,), 10, seed=seed)
+        # The baseline: K-NN on the codes of the same network before training (random
+        # hyperplanes: already a locality-sensitive hash of the images).
+        untrained = hn.KNN(k=9).fit(net.codes(Xtr), ytr).score(net.codes(Xte), yte)
         net.fit(Xtr, ytr, epochs=epochs, batch_size=64, lr=1e-3, verbose=0)
         record = hn.encoding_properties(net, Xtr, ytr, Xte, yte, probes=("knn",), seed=seed)
-        rows.append({"width": width, "epoch": epochs, **record})
+        # A redundancy ratio grows with the number of codes: compare train and test on as
+        # many codes each.
+        same_size = hn.redundancy_ratio(net.codes(Xtr[: len(Xte)]))
+        rows.append(
+            {"width": width, **record, "rr_train_same_size": same_size, "knn_untrained": untrained}
+        )
         print(
-            f"  w = {width:3d}: redundancy ratio {record['rr_train']:.3f} train, "
-            f"{record['rr_test']:.3f} test; K-NN on codes {_pct(record['knn_test'])}, "
+            f"  w = {width:3d}: redundancy ratio {record['rr_train']:.3f} on {len(Xtr)} train, "
+            f"{same_size:.3f} on {len(Xte)} train, {record['rr_test']:.3f} on {len(Xte)} test; "
+            f"K-NN on codes {_pct(record['knn_test'])} (untrained {_pct(untrained)}), "
             f"network {_pct(record['test_acc'])}",
             flush=True,
         )
     print("  a few units give few codes, shared by many images; with more units nearly every")
-    print("  image gets a code of its own, and the codes classify better")
-    figure = plot_sweep(
-        rows,
-        "width",
-        by=[],
-        scale="log",
-        title=f"fashion-mnist-mini, MLP 784-w-10, {_epochs(epochs)}: redundancy ratio (left) "
-        "and accuracy (right) against the width",
-    )
-    for ax in figure.axes:  # a tick at each width trained
-        ax.set_xticks(widths, [str(w) for w in widths])
-        ax.minorticks_off()
+    print("  image gets a code of its own, and the codes classify better; random codes of the")
+    print("  same width are a strong baseline")
+    figure = _width_figure(rows, len(Xtr), len(Xte), epochs)
     files.append(_save(hn, figure, out / "width_sweep.png", "redundancy ratio against width"))
     return rows
+
+
+def _width_figure(rows, n_train, n_test, epochs):
+    """Redundancy ratio (left) and accuracy (right) against the width, on a log axis with a
+    tick at every width trained, the untrained codes and chance as baselines."""
+    from matplotlib.figure import Figure
+
+    widths = [r["width"] for r in rows]
+    figure = Figure(figsize=(9, 3.4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    curves = (
+        (left, "rr_train", f"train, all {n_train}", "#D55E00", "o-"),
+        (left, "rr_train_same_size", f"train, first {n_test}", "#E69F00", "^--"),
+        (left, "rr_test", f"test, {n_test}", "#0072B2", "s-"),
+        (right, "test_acc", "the network itself", "black", "s--"),
+        (right, "knn_test", "K-NN on trained codes", "#0072B2", "o-"),
+        (right, "knn_untrained", "K-NN on untrained codes", "#56B4E9", "^:"),
+    )
+    for ax, key, label, color, style in curves:
+        ax.plot(widths, [r[key] for r in rows], style, color=color, label=label, ms=4)
+    right.axhline(0.1, color="0.45", ls=":", lw=1, label="chance (10 classes)")
+    left.set_ylabel("redundancy ratio (codes)", fontsize=9)
+    right.set_ylabel("test accuracy", fontsize=9)
+    right.set_ylim(0, 1)
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xticks(widths, [str(w) for w in widths])
+        ax.minorticks_off()
+        ax.set_xlabel("hidden units (width)", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=8)
+    figure.suptitle(
+        f"fashion-mnist-mini, MLP 784-w-10, {_epochs(epochs)} each: more units, fewer shared codes",
+        fontsize=10,
+    )
+    return figure
 
 
 def _fashion(hn, settings, seed, out, files):
     epochs = settings["fashion_epochs"]
     _step(5, "the same measurements on real images: MLP 784-100-10 on fashion-mnist-mini")
+    import numpy as np
+
     Xtr, ytr, Xte, yte = hn.datasets.load("fashion-mnist-mini")
     net = hn.MLP(784, (100,), 10, seed=seed)
     clock = time.perf_counter()
@@ -224,8 +278,28 @@ def _fashion(hn, settings, seed, out, files):
         net, Xtr, ytr, Xte, yte, kmeans_n_init=settings["kmeans_n_init"], seed=seed
     )
     _print_record(record, 10)
-    figure = hn.plot.training_history(net.history_, title="fashion-mnist-mini, MLP 784-100-10")
-    files.append(_save(hn, figure, out / "fashion_mnist_mini_training.png", "training curve"))
+
+    # The codes on real images, seen exactly: the plane through three test images of
+    # different classes, cut into the MLP's linear regions.
+    names = hn.datasets.CLASS_NAMES["fashion-mnist-mini"]
+    picks = [int(np.flatnonzero(yte == k)[0]) for k in (0, 1, 7)]  # T-shirt, trouser, sneaker
+    plane = hn.regions.plane_through(*Xte[picks])
+    R = hn.regions.enumerate(net, plane=plane)
+    codes = net.codes(Xte[picks]).bits()
+    differ = [int((codes[i] != codes[j]).sum()) for i, j in ((0, 1), (0, 2), (1, 2))]
+    shown = ", ".join(names[yte[i]] for i in picks)
+    print(
+        f"  the plane through three test images ({shown}) is cut into {R.n_regions} linear "
+        f"regions; their codes differ in {differ[0]}, {differ[1]} and {differ[2]} of 100 bits"
+    )
+    figure = hn.plot.regions(
+        R,
+        color_by="class",
+        images=Xte[picks],
+        title="MLP 784-100-10 on the plane through three test images",
+    )
+    files.append(_save(hn, figure, out / "fashion_mnist_mini_plane.png", "regions on images"))
+    record["plane_regions"] = R.n_regions
     return record
 
 

@@ -1,4 +1,5 @@
-"""The demo runs end to end in --quick mode, writes the figures it reports, and explains them."""
+"""The demo runs end to end in --quick mode, writes the figures it reports (PNG pictures and
+an animated GIF of the regions during training), and explains them."""
 
 import contextlib
 import io
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+from PIL import Image
 
 import hashnet.demo
 
@@ -32,13 +34,19 @@ def _reported_files(printed):
     return [Path(line.strip()) for line in tail.splitlines() if line.strip()]
 
 
-def test_every_reported_figure_is_a_readable_png(quick_demo):
+def test_every_reported_figure_is_a_readable_image(quick_demo):
     out, printed = quick_demo
     files = _reported_files(printed)
-    assert len(files) >= 3  # regions, width sweep, fashion-mnist-mini
+    assert [p.suffix for p in files] == [".png", ".gif", ".png", ".png"]
     for path in files:
         assert path.is_absolute(), f"{path} is not an absolute path"
         assert path.parent == out.resolve()
+        if path.suffix == ".gif":
+            with Image.open(path) as movie:
+                assert movie.format == "GIF" and movie.n_frames >= 3
+                assert 200 <= movie.width <= 2000 and 200 <= movie.height <= 2000
+            assert printed.count(str(path)) >= 2
+            continue
         assert path.read_bytes()[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
         pixels = matplotlib.image.imread(path)
         height, width = pixels.shape[:2]
@@ -58,6 +66,8 @@ def test_output_tells_the_story(quick_demo):
     for probe in ("K-Means", "K-NN", "logistic regression"):
         assert printed.count(probe) >= 2, probe  # on the 2D net and on fashion-mnist-mini
     assert "fashion-mnist-mini" in printed and "784-100-10" in printed
+    assert "during training" in printed and "untrained" in printed
+    assert "plane through three test images" in printed
 
 
 def test_run_returns_the_measurements(tmp_path, capsys):
@@ -68,13 +78,21 @@ def test_run_returns_the_measurements(tmp_path, capsys):
     assert toy["n_regions"] > toy["n_train"]  # far more regions than training points
     assert 0 <= toy["mixed_regions"] <= toy["shared_regions"]
     assert 0 <= toy["alone"] <= toy["n_train"]
+    frames = toy["frames"]  # counted on every frame of the animation
+    assert frames["epochs"][0] == 0 and frames["epochs"] == sorted(frames["epochs"])
+    assert len(frames["n_regions"]) == len(frames["alone"]) == len(frames["epochs"])
+    assert frames["n_regions"][-1] == toy["n_regions"] and frames["alone"][-1] == toy["alone"]
     for record in (toy, results["fashion-mnist-mini"]):
         for key in ("rr_train", "rr_test", "kmeans_test", "knn_test", "lr_test"):
             assert 0.0 <= record[key] <= 1.0, key
     assert results["fashion-mnist-mini"]["test_acc"] > 0.6
+    assert results["fashion-mnist-mini"]["plane_regions"] > 10
     sweep = results["sweep"]
     assert [r["width"] for r in sweep] == sorted(r["width"] for r in sweep)
     assert sweep[0]["rr_train"] > sweep[-1]["rr_train"]  # wider: fewer shared codes
+    for row in sweep:  # the baselines drawn in the figure
+        assert 0.0 <= row["knn_untrained"] <= 1.0
+        assert 0.0 <= row["rr_train_same_size"] <= 1.0
     assert all(p.is_file() for p in results["files"])
 
 
