@@ -571,6 +571,9 @@ def test_device_reaches_every_run_and_a_missing_gpu_stops_before_any(tmp_path, m
         with pytest.raises(hn.gpu.CUDAUnavailableError):
             runner.sweep("width", tmp_path, device="cuda", **kw)
         assert seen == [] and not record_files(tmp_path)
-        monkeypatch.setattr(hn.gpu, "check_device", lambda device: None)  # pretend there is one
+        import hashnet.device
+
+        # pretend there is one
+        monkeypatch.setattr(hashnet.device, "check_device", lambda device: None)
     runner.sweep("width", tmp_path, device="cuda", **kw)
     assert seen == ["cuda", "cuda"]
