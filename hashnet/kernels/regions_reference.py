@@ -85,7 +85,7 @@ def _on_line_keeps(f, q, tol, positive):
     return False
 
 
-def _hull(points, tol_factor=1e-13):
+def convex_hull(points, tol_factor=1e-13):
     """Convex hull, counter-clockwise from the lowest-left point (Andrew's monotone chain),
     without the turns flatter than tol_factor * size^2."""
     pts = sorted(map(tuple, points))  # by x, then y
@@ -190,7 +190,7 @@ def _tournament(polygon, Z, window, slope, tol_factor, area_tol):
             continue
         seen.append(winner)
         members = [p for p, w in leaves if w == winner]
-        cells.append((members[0] if len(members) == 1 else _hull(np.vstack(members)), winner))
+        cells.append((members[0] if len(members) == 1 else convex_hull(np.vstack(members)), winner))
     return cells
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hashnet.kernels.regions_reference import convex_hull
 from hashnet.regions.enumeration import _domain
 from hashnet.regions.pieces import Pieces
 from hashnet.regions.steps import network_steps, pool_winners, push, window_pairs
@@ -163,27 +164,6 @@ def _glue(pieces, owner, winners):
         if len(members) == 1:
             polygons.append(pieces[members[0]])
         else:
-            polygons.append(_hull(np.vstack([pieces[r] for r in members])))
+            polygons.append(convex_hull(np.vstack([pieces[r] for r in members])))
     order = np.argsort(keep, kind="stable")  # in the order of the pieces
     return [polygons[i] for i in order], np.array(keep)[order]
-
-
-def _hull(points):
-    """The convex hull, counter-clockwise (Andrew's monotone chain: sort by x, then build the
-    lower and the upper chain keeping left turns); turns this flat are rounding."""
-    pts = points[np.lexsort((points[:, 1], points[:, 0]))]
-    tol = 1e-13 * float(np.ptp(pts, axis=0).max()) ** 2
-
-    def chain(sequence):
-        out = []
-        for p in sequence:
-            while len(out) >= 2:
-                (ax, ay), (bx, by) = out[-2], out[-1]
-                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) > tol:
-                    break
-                out.pop()
-            out.append(p)
-        return out
-
-    lower, upper = chain(pts), chain(pts[::-1])
-    return np.array(lower[:-1] + upper[:-1])
