@@ -24,6 +24,7 @@ from hashnet.nn import (
     LeakyReLU,
     MaxPool2D,
     ReLU,
+    Residual,
 )
 
 
@@ -178,3 +179,35 @@ def test_a_new_layer_runs_on_the_gpu_unchanged():
     y = rng.integers(0, 3, 9)
     on_gpu, on_cpu = _fit_both(shifted_net, X, y, epochs=2, batch_size=4, optimizer="sgd", lr=0.1)
     _assert_same_training(on_gpu, on_cpu)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_into_kernel(dtype):
+    K = cuda_kernels()
+    rng = np.random.default_rng(7)
+    a, b = (rng.normal(size=(3, 2, 5, 4)).astype(dtype) for _ in range(2))
+    want = a.copy()
+    R.add_into(want, b)
+    got = dev(a)
+    K.add_into(got, dev(b))
+    assert_close(host(got), want, scale=np.abs(a) + np.abs(b))
+
+
+def test_resnet_trains_on_the_gpu_as_on_the_cpu():
+    cuda_kernels()  # skips without a usable CUDA device
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(5, 1, 4, 4)).astype(np.float32)
+    y = rng.integers(0, 2, 5)
+
+    def build():
+        # one block with a projection shortcut (stride 2) and one with the identity
+        layers = [Conv2D(2, 3, padding=1), BatchNorm(), ReLU(), Residual(3, stride=2)]
+        layers += [Residual(3), GlobalAvgPool2D(), Dense(2)]
+        return hn.CNN(layers, input_shape=(1, 4, 4), seed=9)
+
+    kwargs = dict(epochs=2, batch_size=3, optimizer="sgd", lr=0.05)
+    on_gpu, on_cpu = _fit_both(build, X, y, **kwargs)
+    _assert_same_training(on_gpu, on_cpu)
+    for a, b in zip(on_gpu._state_arrays(), on_cpu._state_arrays()):
+        assert_close(a, b, rtol=1e-5)
+    np.testing.assert_array_equal(on_gpu.codes(X, device="cuda").words, on_gpu.codes(X).words)

@@ -122,6 +122,11 @@ class CPUBackend:
         """x[index]: the examples of a mini-batch, gathered from the data set."""
         return x[index]
 
+    @staticmethod
+    def add_into(dst, src):
+        """dst += src for arrays of one shape (a residual block's sum): NumPy's own loop."""
+        np.add(dst, src, out=dst)
+
 
 class CUDABackend:
     """Arrays are numba.cuda device arrays in GPU memory; kernels are those of `cuda.py`."""

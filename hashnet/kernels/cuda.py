@@ -265,6 +265,18 @@ def add_bias(z, b):
 
 
 @_kernel
+def _add_into(dst, src):
+    i0 = cuda.grid(1)
+    for i in range(i0, dst.shape[0], cuda.gridsize(1)):
+        dst[i] += src[i]
+
+
+def add_into(dst, src):
+    """dst += src, entry by entry (arrays of one shape, any rank)."""
+    _launch_1d(_add_into, dst.size, dst.reshape(dst.size), src.reshape(src.size))
+
+
+@_kernel
 def _bias_act(z, b, use_bias, alpha, out, mask):
     j0, i0 = cuda.grid(2)
     sj, si = cuda.gridsize(2)

@@ -27,6 +27,12 @@ def add_bias(z, b):
     z += b
 
 
+def add_into(dst, src):
+    """dst += src, entry by entry: the sum of a residual block's two paths, and of the
+    gradients that come back along them."""
+    dst += src
+
+
 def bias_act_forward(z, b, alpha, out, mask):
     """A ReLU-like activation of z + b, recording which units are on.
 

@@ -493,6 +493,8 @@ def cut_pieces(
     output switches where its window's maximum changes hands; the candidates pass through the
     activation first (slope 1 where f_u > 0, `alpha` where not; slope 1 without `relu`).
     `unit_windows[unit_windows_ptr[u] : unit_windows_ptr[u + 1]]` are the windows holding u.
+    Only the units listed in `unit_order` cut (a residual block's carried values are not
+    listed: they are never negative, so the activation leaves them as they are).
 
     The cutting is depth first with *conflict lists*: a piece carries the list of the units
     that cross it and of the windows that may change hands on it; it is cut by the first unit
@@ -562,7 +564,7 @@ def cut_pieces(
                 g[u], ga[u], gb[u], gc[u], gs[u] = s * value, s * a, s * b, s * c, s * size
             n_units = 0
             if relu:  # the units crossing the region, in the given order
-                for i in range(m):
+                for i in range(unit_order.shape[0]):
                     u = unit_order[i]
                     if maybe[u] and _crosses(
                         verts, s0, k0, Z[r, 0, u], Z[r, 1, u], Z[r, 2, u], tol_factor

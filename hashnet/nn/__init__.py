@@ -5,6 +5,7 @@ from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool
 from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, Rectifier, ReLU
 from hashnet.nn.model import MLP, Sequential, split_width
 from hashnet.nn.optim import SGD, Adam, step_schedule
+from hashnet.nn.residual import Residual
 from hashnet.nn.saving import load
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MLP",
     "ReLU",
     "Rectifier",
+    "Residual",
     "SGD",
     "Sequential",
     "load",

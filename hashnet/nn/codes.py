@@ -15,8 +15,6 @@ in network order, so bits [0, n_1) are the first ReLU layer, [n_1, n_1 + n_2) th
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from hashnet._validation import check_int
@@ -199,7 +197,7 @@ def compute_codes(net, X, layers=None, chunk=None, device="cpu") -> Codes:
     if not wanted:
         raise ValueError("layers selects no ReLU layer")
     chosen = [acts[i] for i in wanted]
-    sizes = [math.prod(net.layers[i].output_shape) for i in chosen]
+    sizes = [net.layers[i].code_size for i in chosen]
     offsets = dict(zip(chosen, np.cumsum([0, *sizes[:-1]]).tolist()))
     words = np.zeros((X.shape[0], _n_words(sum(sizes))), np.uint64)
     chunk = net._chunk_rows if chunk is None else check_int(chunk, "chunk", 1)

@@ -52,6 +52,7 @@ class RegionStep:
     "maxpool"   one boundary per pair of inputs of a window, where the two are equal; `arg`
                 holds, for each output (NCHW order), the flat indices of its window's inputs
     "identity"  nothing happens to the values (Flatten, Dropout outside training)
+    "residual"  a residual block (hashnet.nn.residual): `arg` holds its affine parts
     """
 
     kind: str
@@ -170,6 +171,12 @@ class Layer:
         on that device). Forgets what earlier passes kept."""
         self.ops, self.params, self.grads, self.state = ops, params, grads, state
         self.cache, self._buffers = {}, {}
+
+    @property
+    def code_size(self) -> int:
+        """Bits this layer adds to the neural code: one per output unit of a ReLU-like layer
+        (`has_code`), none for the others."""
+        return math.prod(self.output_shape) if self.has_code else 0
 
     def kernel_key(self) -> tuple:
         """What decides which kernels (and argument types) this layer's passes use: networks

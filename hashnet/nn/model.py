@@ -10,7 +10,6 @@ the fit and the layers compute on views into that copy (`_placed_on`).
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 import warnings
@@ -124,6 +123,8 @@ class Sequential:
             layer.grads[name] = self._flat_grads[start : start + size].reshape(shape)
             self._slots[id(layer), name] = (start, size, shape)
             start += size
+        for layer in self.layers:  # a block of layers hands the views on to its parts
+            layer.place(CPU, layer.params, layer.grads, layer.state)
         # The host arrays, in layer order (the order of get_weights and of the saved states).
         self._host_params = [
             (layer, name, layer.params[name]) for layer, name in self._named_params()
@@ -626,7 +627,7 @@ def _exercise(net, ops):
     coded = [i for i, layer in enumerate(net.layers) if layer.has_code]
     if coded:
         # Every layer packs from bit 0, into words wide enough for the widest of them.
-        widest = max(math.prod(net.layers[i].output_shape) for i in coded)
+        widest = max(net.layers[i].code_size for i in coded)
         words = ops.zeros((2, (widest + 63) // 64), np.uint64)
         packing_pass(net.layers[: coded[-1] + 1], x, dict.fromkeys(coded, 0), words)
     p = ops.zeros((1,), dtype)

@@ -30,6 +30,8 @@ import numpy as np
 
 from hashnet.codes import Codes
 from hashnet.regions.steps import (
+    coded,
+    merged_sizes,
     network_steps,
     pool_winners,
     prepare_kernels,
@@ -79,11 +81,12 @@ def count_along(net, xa, xb, max_regions=1_000_000) -> Crossings:
     M, C = (xb - xa)[None, None, :], xa[None, :]
     bits = np.zeros((1, 0), np.uint8)
     winners = np.zeros((1, 0), np.int64)
-    sizes = []
+    sizes, relu_steps = [], []
     for depth, step in enumerate(steps):
         A, Z0 = push(step.ops, M, C)  # values on interval i: t * A[i, 0] + Z0[i]
+        n = coded(step, A.shape[2]) if step.kind == "relu" else 0  # carried values after n
         if step.kind == "relu":
-            T0, T1, parent = _split(T0, T1, A[:, 0], Z0)
+            T0, T1, parent = _split(T0, T1, A[:, 0, :n], Z0[:, :n])
         else:  # max pooling: split where two inputs of a window are equal
             first, second = window_pairs(step.arg)
             diff_a = A[:, 0, first] - A[:, 0, second]
@@ -93,11 +96,13 @@ def count_along(net, xa, xb, max_regions=1_000_000) -> Crossings:
         bits, winners = bits[parent], winners[parent]
         values = mid[:, None] * A[:, 0] + Z0
         if step.kind == "relu":
-            on = values > 0
-            slope = np.where(on, 1.0, step.arg)
+            on = values[:, :n] > 0
+            slope = np.ones_like(values)
+            slope[:, :n] = np.where(on, 1.0, step.arg)
             M, C = A * slope[:, None, :], Z0 * slope
             bits = np.concatenate([bits, on.astype(np.uint8)], axis=1)
-            sizes.append(on.shape[1])
+            relu_steps.append(step)
+            sizes.append(n)
         else:
             won = pool_winners(values, step.arg)
             M = np.take_along_axis(A, won[:, None, :], axis=2)
@@ -110,7 +115,7 @@ def count_along(net, xa, xb, max_regions=1_000_000) -> Crossings:
                 f"{len(T0)} after layer {depth + 1} of {len(steps)}, {step.kind}); pass a "
                 "larger max_regions or split the segment into shorter pieces"
             )
-    codes = Codes.from_bits(bits, sizes or None)
+    codes = Codes.from_bits(bits, merged_sizes(relu_steps, sizes) or None)
     t = T0[1:].copy()
     points = xa[None, :] + t[:, None] * (xb - xa)[None, :]
     return Crossings(len(T0), t, points, codes, np.stack([T0, T1], axis=1))

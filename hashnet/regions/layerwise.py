@@ -27,7 +27,7 @@ import numpy as np
 from hashnet.kernels.regions_reference import convex_hull
 from hashnet.regions.enumeration import _domain
 from hashnet.regions.pieces import Pieces
-from hashnet.regions.steps import network_steps, pool_winners, push, window_pairs
+from hashnet.regions.steps import coded, network_steps, pool_winners, push, window_pairs
 from hashnet.regions.walk import AREA_TOL, TOL
 
 
@@ -48,9 +48,13 @@ def enumerate_layerwise(net, box=None, plane=None):
     for step in steps:
         A, z0 = push(step.ops, M, c)
         if step.kind == "relu":
-            pieces, owner, layer_bits = cut_polygons(pieces, A, z0, reach, area_tol)
+            n = coded(step, A.shape[2])  # values after the n units are carried unchanged
+            pieces, owner, layer_bits = cut_polygons(
+                pieces, A[:, :, :n], z0[:, :n], reach, area_tol
+            )
             bits = np.hstack([bits[owner], layer_bits])
-            slope = np.where(layer_bits == 1, 1.0, step.arg)
+            slope = np.ones((len(owner), A.shape[2]))
+            slope[:, :n] = np.where(layer_bits == 1, 1.0, step.arg)
             M, c = A[owner] * slope[:, None, :], z0[owner] * slope
         else:
             first, second = window_pairs(step.arg)

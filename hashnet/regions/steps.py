@@ -50,11 +50,38 @@ class AffineOp:
 @dataclass
 class Step:
     """Affine `ops`, then the piecewise-linear `kind`: "relu" (arg: the negative slope) or
-    "maxpool" (arg: (n_outputs, k*k) flat indices of each window's inputs)."""
+    "maxpool" (arg: (n_outputs, k*k) flat indices of each window's inputs).
+
+    A ReLU step inside a residual block also *carries* values: only its first `n_coded`
+    outputs are ReLU units (with boundaries and code bits); the rest are the block's input,
+    passed on unchanged beside them (None: every output is a unit). `joins`: the step's bits
+    belong to the same layer of the code as the previous step's (a block's two ReLUs).
+    """
 
     ops: list
     kind: str
     arg: object
+    n_coded: int | None = None
+    joins: bool = False
+
+
+def coded(step_or_stage, n_outputs):
+    """How many of the `n_outputs` values of a ReLU step or stage are ReLU units (the rest are
+    carried)."""
+    n = step_or_stage.n_coded
+    return n_outputs if n is None else n
+
+
+def merged_sizes(items, sizes):
+    """Bits per layer of the code: the sizes of the ReLU steps (or stages) `items`, those that
+    join the previous one added to it."""
+    out = []
+    for item, size in zip(items, sizes):
+        if item.joins and out:
+            out[-1] += size
+        else:
+            out.append(size)
+    return out
 
 
 def push(ops, M, c):
@@ -107,12 +134,54 @@ def network_steps(net):
         elif part.kind in ("relu", "maxpool"):  # arg: the slope, or the pooling windows
             steps.append(Step(ops, part.kind, part.arg))
             ops = []
+        elif part.kind == "residual":
+            _check_block_input(steps, ops)
+            steps += _residual_steps(part.arg)
         elif part.kind != "identity":
             raise ValueError(
                 f"{type(layer).__name__}.region_step() says {part.kind!r}; exact regions know "
-                "'affine', 'relu', 'maxpool' and 'identity'"
+                "'affine', 'relu', 'maxpool', 'residual' and 'identity'"
             )
     return steps, ops
+
+
+def _check_block_input(steps, ops):
+    """A residual block's input is carried beside its inner ReLU's outputs through a ReLU
+    step, which leaves it unchanged only where it is never negative: the block must take its
+    input straight from a ReLU (or from a max pool right after one), as ResNets do."""
+    last = steps[-1] if steps else None
+    if last is not None and last.kind == "maxpool" and not last.ops and len(steps) > 1:
+        last = steps[-2]
+    if ops or last is None or last.kind != "relu" or last.arg != 0.0 or last.n_coded is not None:
+        raise ValueError(
+            "exact regions of a residual block need the block's input to come straight from a "
+            "ReLU (as in hashnet's ResNets): put a ReLU right before the block"
+        )
+
+
+def _residual_steps(arg):
+    """A residual block ReLU(F(x) + S(x)), F(x) = L2(ReLU(L1 x)), as two ReLU steps.
+
+    The first step's affine map sends x to [L1 x, x]: its first units are the inner ReLU's,
+    and x rides along (x >= 0, coming from a ReLU, so a ReLU would not change it either; the
+    step simply leaves those values alone). The second step's map sends [a, x] to
+    L2 a + S x, the sum, which is affine in the pair; its ReLU is the block's last.
+    """
+    (first, b1), (second, b2), shortcut = arg["first"], arg["second"], arg["shortcut"]
+    n_in, n_mid = arg["n_in"], len(b1)
+
+    def carry(h):
+        return np.concatenate([first(h), h], axis=1)
+
+    def join(v):
+        rest = v[:, n_mid:]
+        return second(v[:, :n_mid]) + (rest if shortcut is None else shortcut[0](rest))
+
+    bias = b2 if shortcut is None else b2 + shortcut[1]
+    return [
+        Step([AffineOp(carry, np.concatenate([b1, np.zeros(n_in)]))], "relu", 0.0, n_mid),
+        Step([AffineOp(join, bias)], "relu", 0.0, None, joins=True),
+    ]
 
 
 def window_pairs(windows):
@@ -170,6 +239,13 @@ class Stage:
     windows: np.ndarray
     n_in: int
     n_units: int
+    n_coded: int | None = None  # ReLU units among the pre-activations (see Step); None: all
+    joins: bool = False
+
+    @property
+    def n_relu(self) -> int:
+        """The ReLU units (with boundaries and code bits); values after them are carried."""
+        return coded(self, self.n_units)
 
     @property
     def pool(self) -> bool:
@@ -249,7 +325,8 @@ class Program:
         self.stages = stages
         self.final_ops = final_ops
         self.n_in = n_in
-        self.code_sizes = [s.n_units for s in stages if s.relu]
+        relu_stages = [s for s in stages if s.relu]
+        self.code_sizes = merged_sizes(relu_stages, [s.n_relu for s in relu_stages])
 
     @classmethod
     def from_network(cls, net) -> Program:
@@ -266,7 +343,18 @@ class Program:
                 if after is not None and after.kind == "maxpool" and not after.ops:
                     windows = after.arg.astype(np.int64)  # ReLU then pool: one stage
                     i += 1
-                stages.append(Stage(step.ops, True, float(step.arg), windows, size, n_units))
+                stages.append(
+                    Stage(
+                        step.ops,
+                        True,
+                        float(step.arg),
+                        windows,
+                        size,
+                        n_units,
+                        step.n_coded,
+                        step.joins,
+                    )
+                )
             else:
                 windows = step.arg.astype(np.int64)
                 stages.append(Stage(step.ops, False, 1.0, windows, size, n_units))
@@ -292,9 +380,10 @@ class Program:
             for op in stage.ops:
                 h = op.linear(h) + op.bias
             if stage.relu:
-                on = h > 0
+                n = stage.n_relu  # values after the units are carried unchanged
+                on = h[:, :n] > 0
                 bits.append(on)
-                h = np.where(on, h, stage.alpha * h)
+                h[:, :n] = np.where(on, h[:, :n], stage.alpha * h[:, :n])
             if stage.pool:
                 h = h[:, stage.windows].max(axis=2)
         return h
@@ -332,6 +421,7 @@ class Program:
                 value = xy[:, :1] * M[:, 0] + xy[:, 1:] * M[:, 1] + M[:, 2]
                 if stage.relu:
                     slope = np.where(value > 0, 1.0, stage.alpha)
+                    slope[:, stage.n_relu :] = 1.0  # carried values pass unchanged
                     M *= slope[:, None, :]
                     value *= slope
                 if stage.pool:

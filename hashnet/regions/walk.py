@@ -71,8 +71,9 @@ class _Walk:
         self.max_regions = max_regions
         self.verbose = verbose
         rng = np.random.default_rng(0)  # fixed orders: the same pieces on every run
+        # Only ReLU units cut (values a residual block carries beside them do not).
         self.orders = [
-            (rng.permutation(s.n_units).astype(np.int64), rng.permutation(len(s.windows)))
+            (rng.permutation(s.n_relu).astype(np.int64), rng.permutation(len(s.windows)))
             for s in self.stages
         ]
         self.unit_windows = [s.unit_windows() for s in self.stages]
