@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "MLP": "hashnet.nn.model",
     "CNN": "hashnet.nn.cnn",
+    "Augment": "hashnet.nn.augment",
     "Sequential": "hashnet.nn.model",
     "load": "hashnet.nn.saving",
     "warmup": "hashnet.kernels",

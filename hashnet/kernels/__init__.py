@@ -1,5 +1,6 @@
-"""Compute kernels: `cpu` and `images` (Numba), `reference` (plain NumPy twins), `cuda` (GPU),
-and `backend`, which puts each device's kernels and array operations under the same names.
+"""Compute kernels: `cpu`, `images` and `augment` (Numba), `reference` (plain NumPy twins),
+`cuda` (GPU), and `backend`, which puts each device's kernels and array operations under the
+same names.
 
 Numba compiles a kernel the first time it is called with a new combination of argument types,
 which takes a few seconds for the whole set; the result is cached on disk, so later runs
@@ -102,6 +103,11 @@ def _exercise_images(dtype) -> None:
     channel_means = np.empty((1, 1), dtype)
     images.global_avgpool_forward(x, channel_means)
     images.global_avgpool_backward(channel_means, np.empty_like(x))
+    # Data augmentation (hashnet.nn.augment): per-image angles, shifts (float64), flips (uint8).
+    from hashnet.kernels import augment
+
+    params = np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1, np.uint8)
+    augment.affine_images(x, *params, False, np.empty_like(x))
 
 
 def _exercise_regions() -> None:
@@ -134,9 +140,9 @@ def _exercise_regions() -> None:
 def warmup(dtypes=("float32", "float64"), verbose=True, images=True) -> float:
     """Compile (or load from the cache) every CPU kernel for the given dtypes.
 
-    images=False leaves out the kernels of the image layers (convolution, pooling), which
-    networks on flat inputs never call. Returns the seconds it took. Later calls for what is
-    already prepared return at once.
+    images=False leaves out the kernels of the image layers (convolution, pooling) and of
+    image augmentation, which networks on flat inputs never call. Returns the seconds it took.
+    Later calls for what is already prepared return at once.
     """
     todo = [np.dtype(d).name for d in dtypes if np.dtype(d).name not in _READY]
     if images:

@@ -566,3 +566,61 @@ def global_avgpool_backward(dy, dx):
     that share of the mean's gradient."""
     positions = dx.shape[2] * dx.shape[3]
     dx[...] = (dy / dx.dtype.type(positions))[:, :, None, None]
+
+
+# --- data augmentation (twin of augment.py) ---------------------------------------------------
+# A random turn, shift and mirror of every training image, as Keras' ImageDataGenerator does:
+# the network sees a slightly different picture of each example in every epoch.
+
+
+def affine_images(x, angle, shift_y, shift_x, flip, constant, out):
+    """out[n] = x[n] turned by angle[n] degrees about the centre of its pixel grid, shifted by
+    (shift_y[n], shift_x[n]) pixels (down, right), then mirrored left to right where flip[n].
+
+    Warping goes backwards: for each output pixel (i, j) we find the input position it comes
+    from, by undoing the mirror, the shift and the turn,
+
+        j' = W - 1 - j if flip else j,   u = i - cy - shift_y,   v = j' - cx - shift_x,
+        y = cy + cos(a) u - sin(a) v,    x = cx + sin(a) u + cos(a) v,
+
+    (cy, cx) = ((H - 1) / 2, (W - 1) / 2), and read the input there by bilinear
+    interpolation: with y0 = floor(y), fy = y - y0 (and likewise x0, fx), the value is
+
+        (1 - fy) * ((1 - fx) x[y0, x0] + fx x[y0, x0 + 1])
+        +    fy  * ((1 - fx) x[y0 + 1, x0] + fx x[y0 + 1, x0 + 1]).
+
+    Outside the image the picture is continued by its nearest edge pixel (`constant` False:
+    the same as clamping (y, x) into the grid) or by zeros (`constant` True). A positive angle
+    turns the picture clockwise as imshow draws it: angle 90 is np.rot90(x, k=-1, axes=(2, 3))
+    for square images.
+    """
+    n, _, height, width = x.shape
+    dtype = x.dtype.type
+    cy, cx = (height - 1) / 2.0, (width - 1) / 2.0
+    theta = np.asarray(angle, np.float64) * (np.pi / 180.0)
+    cos, sin = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
+    i = np.arange(height, dtype=np.float64)[None, :, None]
+    j = np.arange(width, dtype=np.float64)[None, None, :]
+    j = np.where(np.asarray(flip, bool)[:, None, None], width - 1 - j, j)  # (N, 1, W)
+    u = i - cy - np.asarray(shift_y, np.float64)[:, None, None]  # (N, H, 1)
+    v = j - cx - np.asarray(shift_x, np.float64)[:, None, None]  # (N, 1, W)
+    y = cy + cos * u - sin * v  # (N, H, W): where each output pixel comes from
+    xc = cx + sin * u + cos * v
+    if not constant:
+        y, xc = np.clip(y, 0.0, height - 1.0), np.clip(xc, 0.0, width - 1.0)
+    y0, x0 = np.floor(y), np.floor(xc)
+    fy, fx = (y - y0).astype(dtype)[:, None], (xc - x0).astype(dtype)[:, None]  # (N, 1, H, W)
+    y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
+    images = np.arange(n)[:, None, None]
+
+    def pixels(rows, cols):
+        """x[n, :, rows, cols] as (N, C, H, W); 0, or the edge pixel, off the grid."""
+        inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        rows, cols = np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)
+        values = np.moveaxis(x[images, :, rows, cols], -1, 1)
+        return np.where(inside[:, None], values, dtype(0)) if constant else values
+
+    one = dtype(1)
+    upper = pixels(y0, x0) * (one - fx) + pixels(y0, x0 + 1) * fx
+    lower = pixels(y0 + 1, x0) * (one - fx) + pixels(y0 + 1, x0 + 1) * fx
+    out[...] = upper * (one - fy) + lower * fy

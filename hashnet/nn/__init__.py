@@ -1,5 +1,6 @@
 """The trainer: layers, losses, optimisers and models, in NumPy with Numba kernels."""
 
+from hashnet.nn.augment import Augment
 from hashnet.nn.cnn import CNN
 from hashnet.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
 from hashnet.nn.layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, Rectifier, ReLU
@@ -10,6 +11,7 @@ from hashnet.nn.saving import load
 
 __all__ = [
     "Adam",
+    "Augment",
     "AvgPool2D",
     "CNN",
     "Conv2D",

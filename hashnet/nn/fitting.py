@@ -14,6 +14,11 @@ Around the loop: `plan_fit` checks fit's arguments into a `FitPlan`, `fit_stream
 seeded generators of a fit, and `FitLog` keeps `history_`, prints the epoch lines, takes the
 checkpoints and decides when to stop (a diverged loss, or no progress for `patience` epochs).
 
+Data augmentation (`augment`, a `hashnet.nn.augment.Augment`) changes every mini-batch of
+images on the host, after it is gathered and before the forward pass, with its own generator:
+turning it on leaves the order of the examples and the dropout masks as they were. On a GPU the
+data set then stays on the host; each augmented batch is copied to the device.
+
 Results on a GPU agree with the CPU to float32 rounding, not bit for bit: the GPU adds up the
 matrix products in a different order than BLAS does, and those tiny differences grow slowly as
 training goes on.
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hashnet._validation import check_int, check_y
+from hashnet.nn.augment import make_augment
 
 
 def check_checkpoints(checkpoints, epochs):
@@ -58,10 +64,19 @@ class FitPlan:
     patience: int | None
     min_delta: float
     verbose: int
+    augment: object = None  # an Augment, or None
 
 
-def plan_fit(net, X, y, validation_data, epochs, batch_size, patience, checkpoints, **rest):
+def plan_fit(
+    net, X, y, validation_data, epochs, batch_size, patience, checkpoints, augment=None, **rest
+):
     """Check the arguments of fit; returns a FitPlan (`rest`: the other fields, as given)."""
+    augment = make_augment(augment)
+    if augment is not None and len(net.input_shape) != 3:
+        raise ValueError(
+            f"augment turns and shifts images, but this network takes inputs of shape "
+            f"{net.input_shape}, not images (channels, height, width); use augment=None"
+        )
     X = net._check_X(X)
     y = check_y(y, X.shape[0], net.n_classes)
     if validation_data is not None:
@@ -81,6 +96,7 @@ def plan_fit(net, X, y, validation_data, epochs, batch_size, patience, checkpoin
         batch_size=batch_size,
         patience=patience,
         checkpoints=check_checkpoints(checkpoints, epochs),
+        augment=augment,
         **rest,
     )
 
@@ -97,13 +113,16 @@ def streams(seed, purpose, n):
 
 
 def fit_streams(net):
-    """The shuffling generator of the next fit, with every Dropout layer seeded: derived from
-    the seed and the number of earlier fits, so the same seed gives the same run, bit for bit."""
+    """The shuffling and the augmentation generators of the next fit, with every Dropout
+    layer seeded: derived from the seed and the number of earlier fits, so the same seed gives
+    the same run, bit for bit. Augmentation has a stream of its own, so turning it on or off
+    leaves the shuffling and the dropout masks as they were."""
     shuffle_rng, layer_seeds = streams(net.seed, f"fit {net._n_fits}", len(net.layers))
     for layer, seed in zip(net.layers, layer_seeds):
         layer.reseed(seed)
+    augment_rng, _ = streams(net.seed, f"augment {net._n_fits}", 0)
     net._n_fits += 1
-    return shuffle_rng
+    return shuffle_rng, augment_rng
 
 
 class FitLog:
@@ -191,9 +210,14 @@ def train(net, ops, plan):
         opt.bind(net.n_params, net.dtype, ops)
         # Generators derived from the seed and the number of earlier fits: the same seed gives
         # the same batches (and dropout masks) on either device.
-        shuffle_rng = fit_streams(net)
+        shuffle_rng, augment_rng = fit_streams(net)
         log = FitLog(net, plan, stacklevel=4)  # warnings point at the caller of fit
-        X, y = ops.to_device(plan.X), ops.to_device(plan.y)
+        augment = plan.augment
+        if augment is not None:
+            augment.apply(plan.X[:1], np.random.default_rng(0))  # compiles (or loads) its kernel
+        # Augmented batches are made on the host from host data, then copied to the device.
+        X = plan.X if augment is not None else ops.to_device(plan.X)
+        y = ops.to_device(plan.y)
         validate = None
         if plan.validation is not None:
             X_val, y_val = (ops.to_device(a) for a in plan.validation)
@@ -208,15 +232,21 @@ def train(net, ops, plan):
             opt.lr = base_lr * plan.schedule(epoch)
             order = None
             if plan.shuffle:
-                order = ops.upload(shuffle_rng.permutation(n), store, "order")
+                permutation = shuffle_rng.permutation(n)
+                order = ops.upload(permutation, store, "order")
             for start in range(0, n, batch_size):
                 stop = min(start + batch_size, n)
                 if order is None:
                     xb, yb = X[start:stop], y[start:stop]
                 else:
                     index = order[start:stop]
-                    xb = ops.take_rows(X, index, store, "x")
+                    if augment is None:
+                        xb = ops.take_rows(X, index, store, "x")
+                    else:  # X is on the host, and so is the permutation
+                        xb = X[permutation[start:stop]]
                     yb = ops.take_rows(y, index, store, "y")
+                if augment is not None:
+                    xb = ops.upload(augment.apply(xb, augment_rng), store, "x")
                 logits = net._forward(xb, training=True)
                 dlogits = ops.scratch(store, "dlogits", logits.shape, logits.dtype)
                 rows = slice(start, stop)

@@ -232,6 +232,7 @@ class Sequential:
         validation_data=None,
         verbose=1,
         device="cpu",
+        augment=None,
     ):
         """Train with mini-batch gradient descent on the mean softmax cross-entropy.
 
@@ -254,6 +255,11 @@ class Sequential:
         device : "cpu", or "cuda" to train on an NVIDIA GPU (same batches, same history_, same
             checkpoints; results agree to float32 rounding; see docs/gpu.md). Without a usable
             GPU "cuda" raises hashnet.device.CUDAUnavailableError saying what is missing
+        augment : None, "study" or a `hashnet.nn.augment.Augment`: for networks on images,
+            a new random turn, shift and mirror of every training image in every mini-batch
+            ("study": Augment.study(), the study's Keras setting: up to 15 degrees, 10 % of
+            the size, mirrored half of the time). Drawn from a generator of its own, seeded
+            from the model's seed like the shuffling, which it leaves unchanged
 
         Calling fit again continues from the current weights (like Keras, unlike
         scikit-learn) with a fresh optimiser state, new history_ and checkpoints_, and epochs
@@ -279,6 +285,7 @@ class Sequential:
             checkpoint_dir=checkpoint_dir,
             min_delta=min_delta,
             verbose=verbose,
+            augment=augment,
         )
         return train(self, ops, plan)
 
