@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import time
 
+import numpy as np
+
 from hashnet._validation import check_y
 from hashnet.codes import redundancy_ratio
 from hashnet.device import check_device
@@ -35,6 +37,7 @@ MEASURES = (
     "knn_test_untrained",  # K-NN on the codes of the network before training (the runner's)
     "n_classes",
     "n_bits",
+    "code_bits",  # bits of the whole code (n_bits: those the probes saw)
     "train_size",  # examples behind rr_train and kmeans_train: the ratio depends on it
     "test_size",  # examples behind the test columns
 )
@@ -55,6 +58,7 @@ def encoding_properties(
     probes=PROBES,
     seed=0,
     device="cpu",
+    probe_bits=None,
 ) -> dict:
     """Measure the encoding properties of `net` on a train/test split.
 
@@ -67,12 +71,19 @@ def encoding_properties(
       knn_test                                     K-NN (k, Hamming) trained on train codes
       lr_test                                      logistic regression on the codes' bits
       n_bits                                       code length used by the probes
+      code_bits                                    code length of the network
       train_size, test_size                        examples behind the train and test columns
       time_<step>                                  seconds each step took
     `drop_constant=True` removes the bits that are constant on the training codes (from train
     and test alike) before the probes. `probes` picks which of "kmeans", "knn", "lr" to run.
     `device="cuda"` computes the codes and runs the K-NN search on the GPU (same answers);
     the rest runs on the CPU.
+
+    `probe_bits=m` (hashnet's rule for the codes of big CNNs, hundreds of thousands of bits):
+    the three probes see m bits drawn at random (seeded by `seed`) from those that vary on the
+    training codes, instead of all of them; the redundancy ratios still use whole codes. A
+    random subset of bits keeps Hamming distances in proportion on average (each bit is a
+    random coordinate of the code), and the probes' cost stops growing with the network.
     """
     check_device(device)
     unknown = set(probes) - set(PROBES)
@@ -93,8 +104,11 @@ def encoding_properties(
     with clock("rr"):
         record["rr_train"] = redundancy_ratio(codes_tr)
         record["rr_test"] = redundancy_ratio(codes_te)
+    record["code_bits"] = codes_tr.n_bits
     if drop_constant:
         codes_tr, codes_te = codes_tr.drop_constant(), codes_te.drop_constant(reference=codes_tr)
+    if probe_bits is not None and codes_tr.n_bits > probe_bits:
+        codes_tr, codes_te = _bit_sample(codes_tr, codes_te, probe_bits, seed)
     record["n_bits"] = codes_tr.n_bits
     record["train_size"], record["test_size"] = len(codes_tr), len(codes_te)
     if "kmeans" in probes:
@@ -112,6 +126,15 @@ def encoding_properties(
             lr = LogisticRegression(C=C, multi_class=multi_class).fit(codes_tr, ytr)
             record["lr_test"] = lr.score(codes_te, yte)
     return record
+
+
+def _bit_sample(codes_tr, codes_te, m, seed):
+    """Both codes cut to m bits drawn (in their order) from those varying on the train codes."""
+    varying = np.flatnonzero(~codes_tr.constant_bits())
+    if len(varying) > m:
+        rng = np.random.default_rng([seed, 7])
+        varying = np.sort(rng.choice(varying, m, replace=False))
+    return codes_tr.select(varying), codes_te.select(varying)
 
 
 @contextlib.contextmanager

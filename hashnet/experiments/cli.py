@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 
 from hashnet._io import check_output_file, check_output_folder
-from hashnet.experiments.grid import DEFAULTS, KINDS, make_grid, select_shard
+from hashnet.experiments.grid import CNN_WIDTHS, DEFAULTS, KINDS, make_grid, select_shard
 
 # Kept equal to phase.py's defaults (a test checks), so --help needs no heavy import.
 _PHASE = {"metric": "knn_test", "rr": 0.05, "acc": 0.75, "rule": "threshold", "tolerance": 0.02}
@@ -241,6 +241,11 @@ def add_commands(sub) -> None:
     reproduce.add_argument("kind", choices=[k for k in KINDS if k != "phase"])
     _common(reproduce)
     reproduce.add_argument("--band", choices=["std", "minmax"], default="std")
+    reproduce.add_argument(
+        "--model",
+        help="the network(s), comma-separated: mlp, or a CNN (" + ", ".join(CNN_WIDTHS) + "); "
+        "the cnn sweep trains each CNN at its standard width",
+    )
     reproduce.set_defaults(handler=_reproduce)
 
     phase = sub.add_parser(
@@ -296,6 +301,15 @@ def _grid(args) -> dict:
     grid = parse_settings(args.set)
     if args.dataset is not None:
         grid["dataset"] = args.dataset
+    if getattr(args, "model", None) is not None:
+        models = [m.strip() for m in args.model.split(",")]
+        unknown = [m for m in models if m not in ("mlp", *CNN_WIDTHS)]
+        if unknown or "model" in grid:
+            raise UsageError(
+                f"--model takes mlp or CNN names ({', '.join(CNN_WIDTHS)}), once; got "
+                f"{args.model!r}"
+            )
+        grid["model"] = models if len(models) > 1 else models[0]
     return dict(
         out=args.out,
         quick=args.quick,

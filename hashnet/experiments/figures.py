@@ -63,6 +63,7 @@ _LABELS = {
     "weight_decay": "weight decay (L2)",
     "dropout": "dropout rate",
     "batchnorm": "batch normalisation",
+    "model": "network",
 }
 # kind -> (x key, x scale): what each sweep plots its points against.
 SWEEP_AXES = {
@@ -235,10 +236,65 @@ def plot_regularization(rows, band="std", path=None, title=None):
     return fig
 
 
+def plot_models(rows, band="std", path=None, title=None):
+    """The CNN records: one group of bars per model (the study's table of CNNs, drawn), the
+    error bars one standard deviation (band="std") or the range over repeats ("minmax").
+
+    Runs measured at several epochs or widths are drawn as curves against them instead, one
+    row per model (a training-time or width sweep of CNNs)."""
+    summary = summarize(rows)
+    for x, scale in (("epoch", "symlog"), ("width", "log")):
+        if len({r.get(x) for r in summary}) > 1:
+            return plot_sweep(rows, x, band=band, scale=scale, path=path, title=title)
+    summary.sort(key=lambda r: _rank("model", r.get("model")))
+    names = [f"{r.get('model')} (width {r.get('width')})" for r in summary]
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, metrics, ylabel in (
+        (axes[0], DETERMINISM, "redundancy ratio"),
+        (axes[1], CATEGORIZATION, "accuracy"),
+    ):
+        shown = [
+            (k, label)
+            for k, label in metrics
+            if any(r.get(f"{k}_mean") is not None for r in summary)
+        ]
+        step = 0.8 / max(len(shown), 1)
+        for i, (key, label) in enumerate(shown):
+            xs = np.arange(len(summary)) + (i - (len(shown) - 1) / 2) * step
+            mean = np.array([_num(r.get(f"{key}_mean")) for r in summary])
+            if band == "minmax":
+                low = mean - np.array([_num(r.get(f"{key}_min")) for r in summary])
+                high = np.array([_num(r.get(f"{key}_max")) for r in summary]) - mean
+                err = np.vstack([low, high])
+            else:
+                err = np.nan_to_num(np.array([_num(r.get(f"{key}_std")) for r in summary]))
+            ax.bar(
+                xs,
+                mean,
+                step,
+                yerr=err,
+                label=label,
+                color=_STYLE[key][0],
+                alpha=0.5 if _STYLE[key][1] != "-" else 0.9,
+            )
+        ax.set_xticks(np.arange(len(summary)), names, fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7, loc="best")
+    axes[1].set_ylim(0, 1.02)
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        save(fig, path)
+    return fig
+
+
 def plot_kind(kind, rows, band="std", path=None, title=None):
     """The figure of one sweep kind, in the study's layout."""
     if kind == "regularization":
         return plot_regularization(rows, band=band, path=path, title=title)
+    if kind == "cnn":
+        return plot_models(rows, band=band, path=path, title=title)
     if kind not in SWEEP_AXES:
         raise ValueError(f"no figure layout for {kind!r}; known: {sorted(SWEEP_AXES)}")
     x, scale = SWEEP_AXES[kind]

@@ -37,7 +37,23 @@ KINDS = (
     "random",
     "random-training",
     "phase",
+    "cnn",
 )
+
+# The networks a run can train: an MLP (`width` hidden units over `depth` layers), or one of
+# hashnet's CNN builders, whose `width` is the channels of its first stage (all later stages
+# scale with it, so width is a channel multiplier: width / CNN_WIDTHS[model]).
+CNN_WIDTHS = {
+    "lenet": 6,
+    "vgg11": 64,
+    "vgg13": 64,
+    "vgg16": 64,
+    "vgg19": 64,
+    "resnet20": 16,
+    "resnet32": 16,
+    "resnet56": 16,
+    "resnet18": 64,
+}
 
 # Every key of a configuration, with its default. Comments say what the key means.
 DEFAULTS = {
@@ -47,8 +63,10 @@ DEFAULTS = {
     "n_train": None,  # keep the first n training examples (None: all of them)
     "n_test": None,  # keep the first n test examples (None: all of them)
     "train_fraction": 1.0,  # then train on the first fraction of them (the study: 0.8)
-    "width": 100,  # total hidden units, split over `depth` layers (hashnet.nn.split_width)
-    "depth": 1,
+    "model": "mlp",  # "mlp", or a CNN of CNN_WIDTHS (trained on images, NCHW)
+    "width": 100,  # total hidden units, split over `depth` layers (hashnet.nn.split_width);
+    # a CNN's channels in its first stage
+    "depth": 1,  # hidden layers of an MLP (a CNN's depth is in its name)
     "activation": "relu",  # or "leaky_relu"
     "init": "he",  # initial weights: "he" uniform (hashnet's) or "glorot" uniform (Keras')
     "batchnorm": False,  # batch normalisation before each activation
@@ -60,7 +78,8 @@ DEFAULTS = {
     "optimizer": "adam",  # or "sgd" (momentum 0.9)
     "lr": 1e-3,
     "adam_eps": 1e-8,  # Adam's epsilon (Keras: 1e-7)
-    "lr_schedule": None,  # None (constant) or "step" (lr x 0.1 every 20 epochs)
+    "lr_schedule": None,  # None (constant) or "step" (lr x 0.1 every `lr_step` epochs)
+    "lr_step": 20,  # epochs between the step schedule's steps (the study's CNNs: 50)
     "batch_size": 128,
     "epochs": 20,  # the most epochs; set to max(snapshots) when snapshots are given
     "patience": None,  # stop when the training loss has not fallen for this many epochs
@@ -71,6 +90,7 @@ DEFAULTS = {
     "tiling": "exact",  # "exact": tile to epoch_length rows; "whole": whole copies only
     "label_noise": 0.0,  # fraction of the training labels disturbed
     "noise_model": "flip",  # "flip": to another class; "permute": shuffled among themselves
+    "augment": False,  # random turns, shifts and mirrors of training images (the study's CNNs)
     "inputs": "data",  # train on "data", or on "uniform" noise with the data's shape and range
     "labels": "real",  # "real", or "random": uniformly random training labels
     "random_inputs": False,  # also measure the redundancy of -U(0, 1) inputs at each point
@@ -78,6 +98,7 @@ DEFAULTS = {
     "k": 9,  # neighbours of K-NN
     "kmeans_n_init": 10,  # K-Means restarts
     "C": 1.0,  # inverse L2 strength of the logistic regression
+    "probe_bits": None,  # the probes see this many random varying bits (None: all bits)
     "multi_class": "multinomial",  # or "ovo" (one-vs-one, the study's setting)
     "seed": 0,  # base seed; each repeat derives its own streams from (seed, repeat)
     "repeat": 0,  # repeat index: 0, 1, ... (a new initialisation and shuffling)
@@ -115,11 +136,25 @@ PROTOCOLS = {
         "multi_class": "ovo",
     },
 }
-PROTOCOLS["hashnet"] = {key: DEFAULTS[key] for key in PROTOCOLS["study"]}
+# The study's CNN protocol (CIFAR-10: VGG-16/19, ResNet-18/20/32/56), as its paper and code
+# describe it: batch norm after every convolution (built into hashnet's VGG and ResNet
+# recipes), Adam 1e-2 x 0.1 every 50 epochs, weight decay 5e-6, augmentation (turns up to 15
+# degrees, shifts up to 0.1, horizontal flips), up to 200 epochs with early stopping. Read as
+# Keras' l2(5e-6) like the MLP scripts' l2, that is weight_decay=1e-5 here. Batch size 64,
+# the 80 % split and the Keras initialisation and batch-norm settings are carried over from
+# the MLP protocol (see docs/experiments.md, which lists what was not read from the code).
+PROTOCOLS["study-cnn"] = {
+    **PROTOCOLS["study"],
+    "weight_decay": 1e-5,
+    "lr_step": 50,
+    "augment": True,
+}
+PROTOCOLS["hashnet"] = {key: DEFAULTS[key] for key in PROTOCOLS["study-cnn"]}
 
 # Allowed values of the categorical keys; the first one is the plain, default setting.
 CHOICES = {
-    "protocol": ("hashnet", "study"),
+    "protocol": ("hashnet", "study", "study-cnn"),
+    "model": ("mlp", *CNN_WIDTHS),
     "activation": ("relu", "leaky_relu"),
     "init": ("he", "glorot"),
     "optimizer": ("adam", "sgd"),
@@ -133,12 +168,14 @@ CHOICES = {
 }
 _PROBES = ("kmeans", "knn", "lr")
 _INTS = {"width": 1, "depth": 1, "batch_size": 1, "epochs": 0, "k": 1, "kmeans_n_init": 1}
+_INTS["lr_step"] = 1
 _INTS.update(seed=0, repeat=0)
 _OPTIONAL_INTS = {"n_train": 1, "n_test": 1, "sample_size": 1, "epoch_length": 1, "patience": 1}
+_OPTIONAL_INTS["probe_bits"] = 1
 _FLOATS = ("dropout", "weight_decay", "label_noise", "C")  # finite numbers >= 0
 _POSITIVE = ("lr", "train_fraction", "bn_momentum", "bn_eps", "adam_eps")  # ... and > 0
 _FRACTIONS = ("train_fraction", "bn_momentum", "label_noise")  # at most 1
-_BOOLS = ("batchnorm", "random_inputs")
+_BOOLS = ("batchnorm", "random_inputs", "augment")
 
 # --- presets --------------------------------------------------------------------------------
 
@@ -167,6 +204,25 @@ _QUICK_SNAPSHOTS = [0, 1, 2, 4, 8, 15, 30]
 # The training-time runs: no early stopping, every snapshot measured, and the redundancy of
 # random inputs measured too (the random-input experiment uses these very runs).
 _TIME = {"depth": 1, "snapshots": STUDY_SNAPSHOTS, "patience": None, "random_inputs": True}
+
+_STUDY_CNN = {"protocol": "study-cnn", **PROTOCOLS["study-cnn"], "dataset": "fashion-mnist"}
+# The CNN records: each model at its standard width. On this preset, `model` picks models
+# (each at its standard width unless `width` is given too). The probes see 8192 random bits
+# of codes that run to 10^5 bits and more (probe_bits: hashnet's rule, not the study's).
+_CNN_MODELS = ["lenet", "vgg16", "resnet20"]
+# The quick one: narrow networks (4 channels in the first stage) for 2 epochs on 600 images.
+_QUICK_CNN = {
+    **_STUDY_CNN,
+    "dataset": "fashion-mnist-mini",
+    "n_train": 750,
+    "n_test": 200,
+    "epochs": 2,
+    "kmeans_n_init": 3,
+    "width": 4,
+    "probe_bits": 1024,
+    # 20 batches are too few for running statistics that keep 99 % of their value per batch
+    "bn_momentum": 0.1,
+}
 
 # kind -> {"full"/"quick": {"fixed": {...}, "axes": [sub-grid, ...], "repeats": R}}.
 # A sub-grid is a dict key -> list of values; a grid is the union of the sub-grids' products.
@@ -312,6 +368,18 @@ PRESETS = {
             "repeats": 1,
         },
     },
+    "cnn": {  # the study's CNN protocol; hashnet's choice of models (one per family)
+        "full": {
+            "fixed": {**_STUDY_CNN, "probe_bits": 8192},
+            "axes": [{"model": [m], "width": [CNN_WIDTHS[m]]} for m in _CNN_MODELS],
+            "repeats": 1,
+        },
+        "quick": {
+            "fixed": _QUICK_CNN,
+            "axes": [{"model": ["lenet", "vgg11", "resnet20"]}],
+            "repeats": 1,
+        },
+    },
 }
 
 
@@ -374,8 +442,15 @@ def normalise_config(config) -> dict:
             raise ValueError(f"config {key!r} must be a non-empty string, got {c[key]!r}")
     if not c["dropout"] < 1:
         raise ValueError(f"config 'dropout' must be a rate in [0, 1), got {c['dropout']}")
-    if c["width"] < c["depth"]:
+    if c["model"] == "mlp" and c["width"] < c["depth"]:
         raise ValueError(f"config 'width' ({c['width']}) must be >= 'depth' ({c['depth']})")
+    if c["augment"] and c["model"] == "mlp":
+        raise ValueError("config 'augment' turns and shifts images: it needs a CNN 'model'")
+    if c["model"] != "mlp" and (c["depth"] != 1 or c["dropout"] > 0):
+        raise ValueError(
+            f"config 'depth' and 'dropout' shape MLPs; a CNN ({c['model']!r}) has its depth in "
+            "its name and its dropout in its recipe (leave them at 1 and 0)"
+        )
     probes = c["probes"]
     if isinstance(probes, str) or not all(p in _PROBES for p in probes):
         raise ValueError(f"config 'probes' must be a list drawn from {_PROBES}, got {probes!r}")
@@ -411,6 +486,10 @@ _LATER_KEYS = (
     "tiling",
     "noise_model",
     "random_inputs",
+    "model",
+    "lr_step",
+    "augment",
+    "probe_bits",
 )
 
 
@@ -466,6 +545,10 @@ def make_grid(kind, quick=False, repeats=None, **overrides) -> list[dict]:
         raise ValueError(f"unknown sweep kind {kind!r}; choose from {', '.join(KINDS)}")
     preset = copy.deepcopy(PRESETS[kind]["quick" if quick else "full"])
     fixed, axes = {"sweep": kind, **preset["fixed"]}, preset["axes"]
+    if kind == "cnn" and "model" in overrides and not quick:
+        # each model chosen at its standard width (a width given too replaces it)
+        models = _as_list(overrides.pop("model"))
+        axes = [{"model": [m], "width": [CNN_WIDTHS.get(m, 1)]} for m in models]
     repeats = preset["repeats"] if repeats is None else _int("repeats", repeats, 1)
     new_axes = {}
     for key, value in overrides.items():

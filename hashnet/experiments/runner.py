@@ -88,11 +88,12 @@ class Data(NamedTuple):
 
 
 @functools.lru_cache(maxsize=4)
-def _load(dataset, n_train, n_test):
-    """Load a data set once per process; the arrays are read-only so no run can change them."""
+def _load(dataset, n_train, n_test, images=False):
+    """Load a data set once per process; the arrays are read-only so no run can change them.
+    images: NCHW images (for a CNN) instead of flat rows."""
     from hashnet.datasets import load
 
-    arrays = load(dataset, n_train=n_train, n_test=n_test)
+    arrays = load(dataset, n_train=n_train, n_test=n_test, flatten=not images)
     for a in arrays:
         a.setflags(write=False)
     return arrays
@@ -120,7 +121,8 @@ def prepare_data(config) -> Data:
     from hashnet import datasets
 
     config = normalise_config(config)
-    Xtr, ytr, Xte, yte = _load(config["dataset"], config["n_train"], config["n_test"])
+    images = config["model"] != "mlp"
+    Xtr, ytr, Xte, yte = _load(config["dataset"], config["n_train"], config["n_test"], images)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     if config["train_fraction"] < 1:
         keep = int(len(ytr) * config["train_fraction"])  # the study's int(N * 0.8)
@@ -178,37 +180,64 @@ def negative_uniform(config, shape, purpose) -> np.ndarray:
     return -np.random.default_rng(sequence).random(shape, dtype=np.float32)
 
 
-def build_network(config, input_dim, n_classes):
-    """The MLP of a configuration, with its initialisation and batch-norm settings."""
-    from hashnet.nn.layers import BatchNorm, Dense
+def build_network(config, input_shape, n_classes):
+    """The network of a configuration (an MLP, or a CNN of `model`), with its initialisation
+    and batch-norm settings. input_shape: one example's shape (features,) or (C, H, W)."""
+    from hashnet.nn.cnn import CNN
+    from hashnet.nn.layers import BatchNorm
     from hashnet.nn.model import MLP
+    from hashnet.nn.residual import Residual
 
     seed = run_seed(config, "net")
-    net = MLP(
-        input_dim,
-        width=config["width"],
-        depth=config["depth"],
-        n_classes=n_classes,
-        activation=config["activation"],
-        batchnorm=config["batchnorm"],
-        dropout=config["dropout"],
-        seed=seed,
-    )
-    for layer in net.layers:
+    model, width = config["model"], config["width"]
+    if model == "mlp":
+        net = MLP(
+            int(np.prod(input_shape)),
+            width=width,
+            depth=config["depth"],
+            n_classes=n_classes,
+            activation=config["activation"],
+            batchnorm=config["batchnorm"],
+            dropout=config["dropout"],
+            seed=seed,
+        )
+    else:
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"model {model!r} is a CNN and needs images; data set {config['dataset']!r} "
+                "has none (use fashion-mnist, mnist, cifar10 or fashion-mnist-mini)"
+            )
+        shape = dict(input_shape=input_shape, n_classes=n_classes, seed=seed)
+        if model == "lenet":
+            net = CNN.lenet(width=width, batchnorm=config["batchnorm"], **shape)
+        elif model.startswith("vgg"):
+            net = CNN.vgg(depth=int(model[3:]), width=width, **shape)
+        elif model == "resnet18":
+            net = CNN.resnet18(width=width, **shape)
+        else:
+            net = CNN.resnet(int(model[6:]), width=width, **shape)
+    parts = [
+        p
+        for layer in net.layers
+        for p in ([q for _, q in layer.parts()] if isinstance(layer, Residual) else [layer])
+    ]
+    for layer in parts:
         if isinstance(layer, BatchNorm):
             layer.momentum, layer.eps = config["bn_momentum"], config["bn_eps"]
     if config["init"] == "glorot":
         # Glorot (Xavier) uniform, Keras' default: U(-a, a) with a = sqrt(6 / (fan_in +
-        # fan_out)); biases stay 0. He-uniform (hashnet's) uses sqrt(6 / fan_in).
+        # fan_out)); biases stay 0. He-uniform (hashnet's) uses sqrt(6 / fan_in). A Dense
+        # kernel W (in, out) has fans in and out; a convolution's (out, in, kh, kw) has
+        # in * kh * kw and out * kh * kw, as Keras counts them.
         rng = np.random.default_rng([seed, 1])
         weights = net.get_weights()
-        dense = [layer for layer in net.layers if isinstance(layer, Dense)]
-        named = [(layer, name) for layer in net.layers for name in layer.params]
-        for i, (layer, name) in enumerate(named):
-            if layer in dense and name == "W":
-                fan_in, fan_out = weights[i].shape
-                limit = np.sqrt(6.0 / (fan_in + fan_out))
-                weights[i] = rng.uniform(-limit, limit, weights[i].shape)
+        for i, (layer, name) in enumerate(net._named_params()):
+            if name in layer.decay:  # the weight matrices and filters, not biases or BN
+                w = weights[i]
+                field = int(np.prod(w.shape[2:])) if w.ndim == 4 else 1
+                fan_in, fan_out = (w.shape[1], w.shape[0]) if w.ndim == 4 else w.shape
+                limit = np.sqrt(6.0 / ((fan_in + fan_out) * field))
+                weights[i] = rng.uniform(-limit, limit, w.shape)
         net.set_weights(weights)
     return net
 
@@ -232,13 +261,13 @@ def train_and_measure(config, device="cpu") -> dict:
     finite: the run is stored like any other and a resumed sweep skips it.
     """
     from hashnet.codes import redundancy_ratio
-    from hashnet.nn.optim import Adam
+    from hashnet.nn.optim import Adam, step_schedule
     from hashnet.properties import encoding_properties
 
     config = normalise_config(config)
     start = time.perf_counter()
     data = prepare_data(config)
-    net = build_network(config, data.X_train.shape[1], data.n_classes)
+    net = build_network(config, data.X_train.shape[1:], data.n_classes)
     untrained = _untrained_baseline(net, data, config, device)
     snapshots = config["snapshots"]
     optimizer = config["optimizer"]
@@ -254,7 +283,8 @@ def train_and_measure(config, device="cpu") -> dict:
         optimizer=optimizer,
         lr=config["lr"],
         weight_decay=config["weight_decay"],
-        lr_schedule=config["lr_schedule"],
+        lr_schedule=step_schedule(config["lr_step"]) if config["lr_schedule"] else None,
+        augment="study" if config["augment"] else None,
         patience=config["patience"],
         checkpoints=snapshots or (),
         verbose=0,
@@ -279,6 +309,7 @@ def train_and_measure(config, device="cpu") -> dict:
             probes=tuple(config["probes"]),
             seed=run_seed(config, "probes"),
             device=device,
+            probe_bits=config["probe_bits"],
         )
         if config["random_inputs"]:
             record["rr_random_train"] = redundancy_ratio(model.codes(noise_train, device=device))

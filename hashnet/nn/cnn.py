@@ -48,32 +48,38 @@ class CNN(Sequential):
         alpha=0.01,
         seed=0,
         dtype="float32",
+        width=6,
+        batchnorm=False,
     ):
         """LeNet-5 with ReLUs: conv 6@5x5 -> pool -> conv 16@5x5 -> pool -> 120 -> 84 -> classes.
 
         For 28x28 inputs (MNIST, Fashion-MNIST) the first convolution pads by 2, so the
         feature maps have LeNet's sizes (28 -> 14 -> 10 -> 5); 32x32 inputs (CIFAR-10) need no
         padding. pool: "max" (the modern choice) or "avg" (as in the original, and affine).
+        width: channels of the first convolution (the second gets 16/6 as many, rounded);
+        batchnorm: a BatchNorm layer before every activation, as the study's CNNs have.
         """
-        channels, height, width = _image_shape(input_shape)
-        pad = 2 if min(height, width) < 32 else 0
+        channels, height, width_px = _image_shape(input_shape)
+        pad = 2 if min(height, width_px) < 32 else 0
         pool_layer = _pool_maker(pool)
+        width = check_int(width, "width (channels of the first convolution)", 1)
 
         def act():
-            return activation_layer(activation, alpha)
+            norm = [BatchNorm()] if batchnorm else []
+            return [*norm, activation_layer(activation, alpha)]
 
         layers = [
-            Conv2D(6, 5, padding=pad),
-            act(),
+            Conv2D(width, 5, padding=pad),
+            *act(),
             pool_layer(),
-            Conv2D(16, 5),
-            act(),
+            Conv2D(max(1, round(16 * width / 6)), 5),
+            *act(),
             pool_layer(),
             Flatten(),
             Dense(120),
-            act(),
+            *act(),
             Dense(84),
-            act(),
+            *act(),
             Dense(_n_classes(n_classes)),
         ]
         return cls._from_recipe(layers, input_shape, seed, dtype)
