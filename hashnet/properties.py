@@ -108,7 +108,7 @@ def encoding_properties(
     if drop_constant:
         codes_tr, codes_te = codes_tr.drop_constant(), codes_te.drop_constant(reference=codes_tr)
     if probe_bits is not None and codes_tr.n_bits > probe_bits:
-        codes_tr, codes_te = _bit_sample(codes_tr, codes_te, probe_bits, seed)
+        codes_tr, codes_te = sample_bits(codes_tr, codes_te, probe_bits, seed)
     record["n_bits"] = codes_tr.n_bits
     record["train_size"], record["test_size"] = len(codes_tr), len(codes_te)
     if "kmeans" in probes:
@@ -128,8 +128,9 @@ def encoding_properties(
     return record
 
 
-def _bit_sample(codes_tr, codes_te, m, seed):
-    """Both codes cut to m bits drawn (in their order) from those varying on the train codes."""
+def sample_bits(codes_tr, codes_te, m, seed):
+    """Both codes cut to m bits drawn (in their order) from those varying on the train codes
+    (all of those when there are no more than m): the `probe_bits` rule."""
     varying = np.flatnonzero(~codes_tr.constant_bits())
     if len(varying) > m:
         rng = np.random.default_rng([seed, 7])

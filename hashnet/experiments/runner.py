@@ -356,9 +356,13 @@ def _untrained_baseline(net, data, config, device) -> dict:
     make a locality-sensitive hash (similar inputs, similar sign patterns), so this is the
     accuracy training has to beat, not chance."""
     from hashnet.probes import KNN
+    from hashnet.properties import sample_bits
 
     codes_tr = net.codes(data.X_train, device=device)
     codes_te = net.codes(data.X_test, device=device)
+    if config["probe_bits"] is not None and codes_tr.n_bits > config["probe_bits"]:
+        seed = run_seed(config, "probes")
+        codes_tr, codes_te = sample_bits(codes_tr, codes_te, config["probe_bits"], seed)
     knn = KNN(k=config["k"], metric="hamming", device=device).fit(codes_tr, data.y_train)
     return {"knn_test_untrained": knn.score(codes_te, data.y_test)}
 
