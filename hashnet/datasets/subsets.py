@@ -46,10 +46,12 @@ def stratified_subset(X, y, n, seed=0):
 def first_n_tiled(X, y, n, epoch_length):
     """The first n examples, repeated until there are `epoch_length` rows.
 
-    This is the sample-size protocol of the study: a network trained on 100 examples and one
-    trained on 10000 should take the same number of gradient steps per epoch, so that only the
-    amount of *distinct* data differs. Rows are the first n examples in order, again and again;
-    the last copy is cut short if epoch_length is not a multiple of n.
+    The idea of the study's sample-size protocol: a network trained on 100 examples and one
+    trained on 10000 should take about the same number of gradient steps per epoch, so that
+    only the amount of *distinct* data differs. Rows are the first n examples in order, again
+    and again; the last copy is cut short if epoch_length is not a multiple of n. (The study
+    itself uses whole copies only, n x (N // n) rows: pass epoch_length = n * (N // n) for
+    that, as the experiments' `tiling="whole"` does.)
     """
     X, y = _check_pair(X, y)
     n = check_int(n, "n", 1, len(y))
