@@ -68,6 +68,30 @@ def test_convolution_kernels_match_twins(case, dtype):
     assert_same(both("images_to_rows", *args), dtype, magnitudes("images_to_rows", *args))
 
 
+def test_conv2d_in_chunks_matches_one_pass(monkeypatch):
+    # On the CPU a batch goes through Conv2D a few images at a time; outputs and gradients
+    # must not depend on how many.
+    from hashnet.nn import conv
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 3, 7, 6))
+    dy = rng.normal(size=(5, 4, 4, 3))
+    bias = rng.normal(size=4)
+    results = []
+    for chunk_bytes in (1 << 30, 1):  # the whole batch at once, then one image per chunk
+        monkeypatch.setattr(conv, "CHUNK_BYTES", chunk_bytes)
+        layer = Conv2D(4, 3, stride=2, padding=1)
+        layer.build((3, 7, 6), np.float64, np.random.default_rng(0))
+        layer.params["b"][...] = bias
+        out = layer.forward(x, training=True).copy()
+        dx = layer.backward(dy).copy()
+        results.append((out, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
+    for one, chunked in zip(*results):
+        np.testing.assert_allclose(chunked, one, rtol=1e-12, atol=1e-12)
+    W, b = layer.params["W"], layer.params["b"]
+    assert_close(results[1][0], direct_convolution(x, W, b, 2, 1), scale=1.0)
+
+
 def test_col2im_is_the_adjoint_of_im2col():
     # <im2col(x), D> == <x, col2im(D)> for all x, D: col2im is exactly the transpose.
     rng = np.random.default_rng(0)

@@ -172,6 +172,62 @@ def softmax_xent_rows(logits, y, dlogits, row_loss, row_correct):
 # --- batch normalisation --------------------------------------------------------------------
 
 
+# The kernels read the arrays as flat vectors with unsigned (uint64) indices, as in images.py:
+# Numba then skips its negative-index checks and the compiler vectorises the loops. They work
+# one channel at a time, so the channel's values are still in the cache when the second pass
+# (normalising, or the gradient) comes back to them. The sums run in float64 on four
+# interleaved totals: with one running total every addition would wait for the previous one.
+U = np.uint64
+
+
+@kernel
+def _sum_and_squares(xf, j, channels, positions, shift):
+    """(sum of d, sum of d^2) with d = x - shift, over the batch and positions of channel j of
+    a flat (batch, channels, positions) array. Summing x - shift with shift a value of the
+    channel keeps the variance accurate when the mean is large next to the spread."""
+    n = xf.size // (channels * positions)
+    s0 = s1 = s2 = s3 = 0.0
+    q0 = q1 = q2 = q3 = 0.0
+    whole = U(positions - positions % 4)
+    for i in range(n):
+        base = U((i * channels + j) * positions)
+        for k in range(U(0), whole, U(4)):
+            d0 = xf[base + k] - shift
+            d1 = xf[base + k + U(1)] - shift
+            d2 = xf[base + k + U(2)] - shift
+            d3 = xf[base + k + U(3)] - shift
+            s0, s1, s2, s3 = s0 + d0, s1 + d1, s2 + d2, s3 + d3
+            q0, q1, q2, q3 = q0 + d0 * d0, q1 + d1 * d1, q2 + d2 * d2, q3 + d3 * d3
+        for k in range(whole, U(positions)):
+            d0 = xf[base + k] - shift
+            s0, q0 = s0 + d0, q0 + d0 * d0
+    return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
+
+
+@kernel
+def _sum_and_dot(af, bf, j, channels, positions):
+    """(sum of a, sum of a * b) over the batch and positions of channel j of two flat
+    (batch, channels, positions) arrays."""
+    n = af.size // (channels * positions)
+    s0 = s1 = s2 = s3 = 0.0
+    p0 = p1 = p2 = p3 = 0.0
+    whole = U(positions - positions % 4)
+    for i in range(n):
+        base = U((i * channels + j) * positions)
+        for k in range(U(0), whole, U(4)):
+            a0, a1 = float(af[base + k]), float(af[base + k + U(1)])
+            a2, a3 = float(af[base + k + U(2)]), float(af[base + k + U(3)])
+            s0, s1, s2, s3 = s0 + a0, s1 + a1, s2 + a2, s3 + a3
+            p0 += a0 * bf[base + k]
+            p1 += a1 * bf[base + k + U(1)]
+            p2 += a2 * bf[base + k + U(2)]
+            p3 += a3 * bf[base + k + U(3)]
+        for k in range(whole, U(positions)):
+            a0 = float(af[base + k])
+            s0, p0 = s0 + a0, p0 + a0 * bf[base + k]
+    return (s0 + s1) + (s2 + s3), (p0 + p1) + (p2 + p3)
+
+
 @kernel
 def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
     """Normalise each channel with the batch statistics: xhat = (x - mean) / sqrt(var + eps).
@@ -184,40 +240,37 @@ def batchnorm_forward_train(x, gamma, beta, eps, out, xhat, mean, var):
     """
     n, c, p = x.shape
     count = n * p
+    t = out.dtype.type
+    xf, of, hf = x.ravel(), out.ravel(), xhat.ravel()
     for j in range(c):
-        mean[j] = 0
-        var[j] = 0
-    for i in range(n):
-        for j in range(c):
-            for k in range(p):
-                mean[j] += x[i, j, k]
-    for j in range(c):
-        mean[j] /= count
-    for i in range(n):
-        for j in range(c):
-            for k in range(p):
-                d = x[i, j, k] - mean[j]
-                var[j] += d * d
-    for j in range(c):
-        var[j] /= count
-    for i in range(n):
-        for j in range(c):
-            inv_std = 1.0 / math.sqrt(var[j] + eps)
-            for k in range(p):
-                h = (x[i, j, k] - mean[j]) * inv_std
-                xhat[i, j, k] = h
-                out[i, j, k] = gamma[j] * h + beta[j]
+        shift = float(xf[j * p])  # the channel's first value
+        s, q = _sum_and_squares(xf, j, c, p, shift)
+        m = s / count
+        mean[j] = shift + m
+        var[j] = max(q / count - m * m, 0.0)  # the variance of x - shift: the same
+        inv_std = 1.0 / math.sqrt(var[j] + eps)
+        mu, inv, g, b = t(mean[j]), t(inv_std), gamma[j], beta[j]
+        for i in range(n):
+            base = U((i * c + j) * p)
+            for k in range(U(p)):
+                h = (xf[base + k] - mu) * inv
+                hf[base + k] = h
+                of[base + k] = g * h + b
 
 
 @kernel
 def batchnorm_forward_eval(x, gamma, beta, mean, var, eps, out):
     """out = gamma * (x - mean) / sqrt(var + eps) + beta with fixed (running) statistics."""
     n, c, p = x.shape
+    t = out.dtype.type
+    xf, of = x.ravel(), out.ravel()
     for i in range(n):
         for j in range(c):
             scale = gamma[j] / math.sqrt(var[j] + eps)
-            for k in range(p):
-                out[i, j, k] = scale * (x[i, j, k] - mean[j]) + beta[j]
+            a, b = t(scale), t(beta[j] - scale * mean[j])
+            base = U((i * c + j) * p)
+            for k in range(U(p)):
+                of[base + k] = a * xf[base + k] + b
 
 
 @kernel
@@ -230,20 +283,17 @@ def batchnorm_backward(dy, xhat, gamma, var, eps, dx, dgamma, dbeta):
     """
     n, c, p = dy.shape
     count = n * p
+    t = dx.dtype.type
+    yf, hf, df = dy.ravel(), xhat.ravel(), dx.ravel()
     for j in range(c):
-        dgamma[j] = 0
-        dbeta[j] = 0
-    for i in range(n):
-        for j in range(c):
-            for k in range(p):
-                dbeta[j] += dy[i, j, k]
-                dgamma[j] += dy[i, j, k] * xhat[i, j, k]
-    for i in range(n):
-        for j in range(c):
-            scale = gamma[j] / math.sqrt(var[j] + eps)
-            for k in range(p):
-                g = dy[i, j, k] - dbeta[j] / count - xhat[i, j, k] * dgamma[j] / count
-                dx[i, j, k] = scale * g
+        sum_dy, sum_dyx = _sum_and_dot(yf, hf, j, c, p)
+        dbeta[j], dgamma[j] = sum_dy, sum_dyx
+        scale = t(gamma[j] / math.sqrt(var[j] + eps))
+        mean_dy, mean_dyx = t(sum_dy / count), t(sum_dyx / count)
+        for i in range(n):
+            base = U((i * c + j) * p)
+            for k in range(U(p)):
+                df[base + k] = scale * (yf[base + k] - mean_dy - hf[base + k] * mean_dyx)
 
 
 @kernel
