@@ -624,3 +624,27 @@ def affine_images(x, angle, shift_y, shift_x, flip, constant, out):
     upper = pixels(y0, x0) * (one - fx) + pixels(y0, x0 + 1) * fx
     lower = pixels(y0 + 1, x0) * (one - fx) + pixels(y0 + 1, x0 + 1) * fx
     out[...] = upper * (one - fy) + lower * fy
+
+
+# --- probes on codes too big to unpack: byte-table products (twins of cpu.py) ------------------
+
+
+def table_lookup_sum(code_bytes, tables, out):
+    """out += X W for one block of byte positions of packed 0/1 codes, by table lookup.
+
+    Byte p of a code holds bits 8p .. 8p+7 (least significant first), and tables[p, v] is the
+    sum of the rows of W at the bits set in the byte value v, so x_i W is the sum over p of
+    tables[p, code_bytes[i, p]]: one lookup per byte instead of 8 multiply-adds per bit.
+    """
+    positions = np.arange(code_bytes.shape[1])
+    out += tables[positions[None, :], code_bytes].sum(axis=1)
+
+
+def table_histogram(code_bytes, dz, hist):
+    """hist[p, v] += the sum of dz[i] over the rows i whose byte p has the value v.
+
+    The transposed product X^T dZ of the same codes: bit j of byte p is set in the byte values
+    v with (v >> j) & 1, so (X^T dZ)[8p + j] = sum over those v of hist[p, v].
+    """
+    for p in range(code_bytes.shape[1]):
+        np.add.at(hist[p], code_bytes[:, p], dz)

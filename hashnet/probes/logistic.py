@@ -19,15 +19,18 @@ tolerance then does not depend on the number of examples) with its analytic grad
 `multi_class="ovo"` is the study's one-vs-one setting: one binary logistic regression for every
 pair of classes, trained on the examples of those two classes only, then a vote.
 
-Two ways to evaluate the data term, the same numbers up to rounding: for float features, BLAS
-products X W and X^T dZ; for Codes, lookup tables over the bytes of the packed codes (see
-`hashnet.kernels.cpu.table_xent`), which reads 1 byte per 8 features instead of 64 bytes.
+The data term needs two products, X W (the logits) and X^T dZ (the gradient); everything
+between them (softmax, cross-entropy, dZ) is the same code for every input. For float features
+the products are BLAS calls. For Codes they are lookup tables over the bytes of the packed
+codes (`_codes_times`, `_codes_transposed_times`), which read 1 byte per 8 features instead of
+64 bytes and never unpack the bits: memory grows with the number of examples times the number
+of classes (the logits), never with examples times bits. A VGG-16 code of ~280 000 bits would
+be 2.2 MB per image as float64; packed it is 35 kB.
 """
 
 from __future__ import annotations
 
 import numbers
-import sys
 import warnings
 
 import numpy as np
@@ -37,7 +40,7 @@ from scipy.special import expit, log_expit
 from hashnet._validation import check_fitted, check_int, check_y
 from hashnet.codes import Codes
 from hashnet.kernels import cpu
-from hashnet.probes._inputs import as_float_matrix, check_input, n_columns
+from hashnet.probes._inputs import check_input, n_columns
 from hashnet.probes.metrics import accuracy
 
 _MULTI_CLASS = ("multinomial", "ovo")
@@ -129,10 +132,7 @@ class LogisticRegression:
         the end.
         """
         d = n_columns(X)
-        if self.fit_intercept:
-            mean = (X.bits() if isinstance(X, Codes) else X).mean(axis=0)
-        else:
-            mean = None
+        mean = _column_means(X) if self.fit_intercept else None
         binary = n_classes is None
         width = 1 if binary else n_classes
         w0 = np.zeros((d + self.fit_intercept) * width)
@@ -165,8 +165,7 @@ class LogisticRegression:
         class plus its summed pairwise confidence squashed into (-1/3, 1/3), so that it only
         breaks ties between classes with equal votes (scikit-learn's OneVsOneClassifier rule).
         """
-        X = self._check_predict_input(X)
-        scores = X @ self.coef_.T + self.intercept_
+        scores = self._scores(X)
         if self.multi_class == "multinomial":
             return scores
         votes, confidence = self._ovo_votes(scores)
@@ -198,7 +197,7 @@ class LogisticRegression:
             proba = np.empty_like(scores)
             cpu.softmax(scores, proba)
             return proba
-        votes, _ = self._ovo_votes(self._check_predict_input(X) @ self.coef_.T + self.intercept_)
+        votes, _ = self._ovo_votes(self._scores(X))
         return votes / len(self.pairs_)
 
     def predict(self, X):
@@ -210,9 +209,13 @@ class LogisticRegression:
         """Accuracy: the fraction of X whose predicted label equals y."""
         return accuracy(y, self.predict(X))
 
-    def _check_predict_input(self, X):
+    def _scores(self, X):
+        """x W + b for every row of X: the logits, or the pairwise scores of "ovo"."""
         check_fitted(self, "coef_")
-        return as_float_matrix(X, self.n_features_in_)
+        X = check_input(X, self.n_features_in_)
+        scores = _times(X, self.coef_.T)
+        scores += self.intercept_
+        return scores
 
 
 # --- the objective and its gradient --------------------------------------------------------
@@ -240,8 +243,7 @@ def _loss_and_grad(w, X, y, C, fit_intercept, center=None, binary=False):
     width = 1 if binary else len(w) // (d + fit_intercept)
     W, b = _unpack(w, d, width, fit_intercept)
     shift = b if center is None else b - center @ W  # the same for every row: one bias
-    data_term = _table_data_term if isinstance(X, Codes) else _dense_data_term
-    mean_ce, gW, gb = data_term(X, W, shift, y, binary)
+    mean_ce, gW, gb = _data_term(X, W, shift, y, binary)
     if center is not None:
         gW -= np.outer(center, gb)
     scale = 1.0 / (C * n)
@@ -251,16 +253,18 @@ def _loss_and_grad(w, X, y, C, fit_intercept, center=None, binary=False):
     return loss, grad
 
 
-def _dense_data_term(X, W, shift, y, binary):
-    """Mean cross-entropy, X^T dZ and sum_i dZ_i, with dZ = d(mean CE)/dZ, via BLAS.
+def _data_term(X, W, shift, y, binary):
+    """Mean cross-entropy, X^T dZ and sum_i dZ_i, with dZ = d(mean CE)/dZ.
 
     Multinomial: the fused kernel `softmax_xent` computes the mean cross-entropy with the
     max-shifted log-sum-exp (no overflow) and dZ = (P - onehot(y)) / n in one pass.
     Binary: CE_i = log(1 + e^z_i) - t_i z_i = (1 - t_i) z_i - log sigma(z_i), with log sigma
     from scipy's overflow-free log_expit, and dCE_i/dz_i = sigma(z_i) - t_i.
+    The two products with X go through `_times` and `_transposed_times`, which know how to
+    read Codes without unpacking them.
     """
     n = len(X)
-    Z = X @ W
+    Z = _times(X, W)
     Z += shift
     if binary:
         z, t = Z[:, 0], y.astype(np.float64)
@@ -271,41 +275,101 @@ def _dense_data_term(X, W, shift, y, binary):
     else:
         dZ = np.empty_like(Z)
         mean_ce, _ = cpu.softmax_xent(Z, y, dZ)
-    return mean_ce, X.T @ dZ, dZ.sum(axis=0)
+    return mean_ce, _transposed_times(X, dZ), dZ.sum(axis=0)
 
 
-# --- the data term for Codes: lookup tables over bytes ---------------------------------------
+def _times(X, W):
+    """X W, (n, width): BLAS for a float array, byte tables for Codes."""
+    return _codes_times(X, W) if isinstance(X, Codes) else X @ W
+
+
+def _transposed_times(X, dZ):
+    """X^T dZ, (n_features, width): BLAS for a float array, byte histograms for Codes."""
+    return _codes_transposed_times(X, dZ) if isinstance(X, Codes) else X.T @ dZ
+
+
+def _column_means(X):
+    """The mean of each feature over the rows of X (for Codes, the fraction of codes with
+    each bit set; X^T 1 counts them exactly, and no (n, n_bits) array is formed)."""
+    if not isinstance(X, Codes):
+        return X.mean(axis=0)
+    counts = _codes_transposed_times(X, np.ones((len(X), 1)))
+    return counts[:, 0] / len(X)
+
+
+# --- products with Codes: lookup tables over bytes -------------------------------------------
+#
+# A code is a sequence of bytes; byte p of example i selects bits 8p .. 8p+7 of x_i, so
+#
+#     x_i W = sum_p T_p[byte_ip],   T_p[v] = sum of the rows of W at the bits set in v,
+#
+# 1 lookup and `width` additions per byte instead of 8 * width multiply-adds on the unpacked
+# bits. The transposed product goes the same way backwards: the histogram
+# H_p[v] = sum of dZ_i over the examples whose byte p equals v gives
+# (X^T dZ)[8p + j] = sum of H_p[v] over the v whose bit j is set.
+#
+# The tables and histograms take 256 * width floats per byte position: for a VGG code
+# (~35 000 bytes) and 10 classes that would be 700 MB each, so they are built for a block of
+# byte positions at a time, small enough to stay in the CPU's L2 cache (which also makes the
+# random lookups fast), and the logits are summed block by block. Memory: the logits (n, width)
+# and one block of tables, whatever the number of bits.
+
+# Bytes of lookup table (or histogram) per block of byte positions: 2 MiB, an L2 cache.
+_TABLE_BYTES = 2 * 2**20
 
 # _BYTE_BITS[v, j] = bit j of the byte value v (least significant first, as in Codes).
 _BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)
 
 
 def _code_bytes(codes):
-    """(n, ceil(n_bits / 8)) uint8: byte p holds bits 8p .. 8p+7, least significant first."""
-    n_bytes = (codes.n_bits + 7) // 8
-    if sys.byteorder == "little":  # the words' bytes already are in that order: no copy
-        return codes.words.view(np.uint8)[:, :n_bytes]
-    return np.packbits(codes.bits(), axis=1, bitorder="little")
+    """(n, ceil(n_bits / 8)) uint8: byte p holds bits 8p .. 8p+7, least significant first.
 
-
-def _table_data_term(codes, W, shift, y, binary):
-    """What `_dense_data_term` computes, for 0/1 features packed in Codes.
-
-    A code is a sequence of bytes; byte p of example i selects bits 8p .. 8p+7 of x_i, so
-    x_i W = sum_p T_p[byte_ip] where the table T_p[v] = sum of the rows of W at the bits set in v
-    (256 rows per byte position, built once per call with one small product). That is 1 lookup
-    and K additions per byte instead of 8 K multiply-adds per byte. The gradient goes the same
-    way backwards: histograms H_p[v] = sum of dZ_i over the examples whose byte p equals v, then
-    (X^T dZ)[8p + j] = sum of H_p[v] over the v whose bit j is set.
+    That is the byte order of little-endian 64-bit words, so this is a view of the words on
+    a little-endian machine (a byte-swapped copy of the packed words elsewhere).
     """
-    d = codes.n_bits
+    n_bytes = (codes.n_bits + 7) // 8
+    return codes.words.astype("<u8", copy=False).view(np.uint8)[:, :n_bytes]
+
+
+def _byte_blocks(n_bytes, width):
+    """(start, stop) ranges of byte positions whose tables take about _TABLE_BYTES."""
+    per_block = max(1, _TABLE_BYTES // (256 * width * 8))
+    return [(p, min(p + per_block, n_bytes)) for p in range(0, n_bytes, per_block)]
+
+
+def _weight_bytes(W, start, stop):
+    """Rows 8 start .. 8 stop of W, as (stop - start, 8, width); rows past the last bit
+    (the spare bits of the last byte) are zero."""
+    rows = W[8 * start : 8 * stop]
+    if len(rows) < 8 * (stop - start):
+        rows = np.concatenate([rows, np.zeros((8 * (stop - start) - len(rows), W.shape[1]))])
+    return rows.reshape(stop - start, 8, W.shape[1])
+
+
+def _codes_times(codes, W):
+    """X W for the 0/1 matrix X packed in `codes` and W (n_bits, width), by byte tables."""
     code_bytes = _code_bytes(codes)
-    n_bytes, width = code_bytes.shape[1], W.shape[1]
-    W_padded = np.zeros((8 * n_bytes, width))
-    W_padded[:d] = W
-    tables = _BYTE_BITS @ W_padded.reshape(n_bytes, 8, width)  # (n_bytes, 256, width)
-    H = np.zeros((n_bytes, 256, width))
-    mean_ce = cpu.table_xent(code_bytes, tables, shift, y, binary, H)
-    gW = (_BYTE_BITS.T @ H).reshape(8 * n_bytes, width)[:d]
-    gb = H[0].sum(axis=0)  # each example falls in exactly one bin of byte 0
-    return mean_ce, np.ascontiguousarray(gW), gb
+    width = W.shape[1]
+    out = np.zeros((len(codes), width))
+    for start, stop in _byte_blocks(code_bytes.shape[1], width):
+        rows = _weight_bytes(W, start, stop)
+        # T[v] for all 256 byte values by doubling: the values below 2^j are done, and
+        # setting bit j adds row j, so T[2^j + v] = T[v] + row_j for v < 2^j.
+        tables = np.empty((stop - start, 256, width))
+        tables[:, 0] = 0.0
+        for j in range(8):
+            tables[:, 2**j : 2 ** (j + 1)] = tables[:, : 2**j] + rows[:, j, None, :]
+        cpu.table_lookup_sum(code_bytes[:, start:stop], tables, out)
+    return out
+
+
+def _codes_transposed_times(codes, dZ):
+    """X^T dZ for the 0/1 matrix X packed in `codes` and dZ (n, width), by byte histograms."""
+    code_bytes = _code_bytes(codes)
+    width = dZ.shape[1]
+    out = np.empty((8 * code_bytes.shape[1], width))
+    for start, stop in _byte_blocks(code_bytes.shape[1], width):
+        hist = np.zeros((stop - start, 256, width))
+        cpu.table_histogram(code_bytes[:, start:stop], dZ, hist)
+        out[8 * start : 8 * stop] = (_BYTE_BITS.T @ hist).reshape(-1, width)
+    return out[: codes.n_bits]
