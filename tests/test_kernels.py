@@ -333,26 +333,3 @@ def test_merge_k_smallest_kernel(k):
     order = np.argsort(all_keys, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(index, order)
     np.testing.assert_array_equal(key, np.take_along_axis(all_keys, order, axis=1))
-
-
-@pytest.mark.parametrize("binary", [False, True])
-@pytest.mark.parametrize("n,n_bytes,width", [(1, 1, 2), (1, 3, 5), (7, 2, 3), (40, 5, 10)])
-def test_table_xent_kernel(binary, n, n_bytes, width):
-    rng = np.random.default_rng(n * 100 + n_bytes)
-    width = 1 if binary else width
-    code_bytes = rng.integers(0, 256, (n, n_bytes)).astype(np.uint8)
-    code_bytes[:, 0] = rng.integers(0, 3, n)  # few values: several examples share a bin
-    tables = rng.normal(size=(n_bytes, 256, width)) * 3
-    tables[0, 0, 0] += 1000.0  # huge logits: only the overflow-free forms stay finite
-    tables[0, 1, 0] -= 1000.0
-    shift = rng.normal(size=width)
-    y = rng.integers(0, 2 if binary else width, n)
-    hist = rng.normal(size=(n_bytes, 256, width))  # the kernel adds into hist
-    copies, losses = run_both("table_xent", code_bytes, tables, shift, y, binary, hist)
-    assert np.isfinite(losses[0])
-    # The logits z_i are sums of table rows (|z| up to 1000 here) and the loss of each example
-    # a difference of numbers of that size: log-sum-exp (or log(1 + e^z)) minus z[y].
-    z_size = np.abs(shift) + np.abs(tables[np.arange(n_bytes), code_bytes]).sum(axis=1)
-    loss_size = np.mean(2 * z_size.max(axis=1)) + np.log(max(width, 2))
-    assert_close(losses[0], losses[1], scale=loss_size)
-    assert_same(copies, np.float64)

@@ -787,65 +787,6 @@ def merge_k_smallest(qt, sq_train, offset, best_index, best_key):
                 worst = best_key[i, k - 1]
 
 
-@kernel
-def table_xent(code_bytes, tables, shift, y, binary, hist):
-    """Mean cross-entropy of the logits z_i = shift + sum_p tables[p, code_bytes[i, p]].
-
-    The data term of logistic regression on packed codes: byte p of a code selects bits
-    8p .. 8p+7, and tables[p, v] (256 rows per byte position) is the sum of the weight rows at
-    the bits set in v, so x_i W is one lookup per byte. Adds dZ_i = d(mean CE)/dz_i into
-    hist[p, code_bytes[i, p]] for every byte p, from which the caller gets X^T dZ.
-    Multinomial: CE_i = logsumexp(z_i) - z_i[y_i] with the max shift,
-    dZ_i = (softmax(z_i) - onehot(y_i)) / n. Binary (one logit, y holds 0/1 targets t):
-    CE_i = log(1 + e^z) - t z = max(z, 0) + log(1 + e^-|z|) - t z, dZ_i = (sigma(z) - t) / n;
-    both forms stay finite for any z.
-
-    One thread on purpose: L-BFGS calls this between its own small BLAS calls, and a
-    multi-threaded kernel there fights OpenBLAS's waiting threads for the cores (measured: the
-    fit got 1.5x to 6x slower, worst for the many small one-vs-one problems).
-    """
-    n, n_bytes = code_bytes.shape
-    width = shift.shape[0]
-    z = np.empty(width)
-    loss = 0.0
-    for i in range(n):
-        for k in range(width):
-            z[k] = shift[k]
-        for p in range(n_bytes):
-            row = tables[p, code_bytes[i, p]]
-            for k in range(width):
-                z[k] += row[k]
-        if binary:
-            t = float(y[i])
-            zi = z[0]
-            loss += max(zi, 0.0) + math.log1p(math.exp(-abs(zi))) - t * zi
-            if zi >= 0.0:
-                sigma = 1.0 / (1.0 + math.exp(-zi))
-            else:
-                e = math.exp(zi)
-                sigma = e / (1.0 + e)
-            z[0] = (sigma - t) / n
-        else:
-            top = z[0]
-            for k in range(1, width):
-                top = max(top, z[k])
-            z_label = z[y[i]]
-            total = 0.0
-            for k in range(width):
-                z[k] = math.exp(z[k] - top)
-                total += z[k]
-            loss += math.log(total) + top - z_label
-            inv = 1.0 / (total * n)
-            for k in range(width):
-                z[k] *= inv
-            z[y[i]] -= 1.0 / n
-        for p in range(n_bytes):
-            h = hist[p, code_bytes[i, p]]
-            for k in range(width):
-                h[k] += z[k]
-    return loss / n
-
-
 # --- probes on codes too big to unpack: byte-table products ----------------------------------
 # Logistic regression on Codes multiplies the packed 0/1 codes by a weight matrix W (the
 # logits, X W) and by the logits' gradient (X^T dZ) without ever unpacking them. Byte p of a
@@ -861,7 +802,7 @@ def table_lookup_sum(code_bytes, tables, out):
 
     code_bytes (n, n_bytes) uint8 (a strided view of the code words is fine), tables
     (n_bytes, 256, width), out (n, width), accumulated so that blocks can follow each other.
-    One thread, as `table_xent`: it runs between the small BLAS calls of L-BFGS.
+    One thread: it runs between the small BLAS calls of L-BFGS.
 
     Each output is a long sum of lookups, and a single running total would wait for every
     addition to finish before the next (a chain of dependent adds); four totals that take

@@ -414,32 +414,6 @@ def merge_k_smallest(qt, sq_train, offset, best_index, best_key):
     best_index[...] = np.take_along_axis(all_index, order, axis=1)
 
 
-def table_xent(code_bytes, tables, shift, y, binary, hist):
-    """Loss and gradient of logistic regression on packed codes, by table look-up.
-
-    A linear model on bits, z = shift + sum over bits of w_bit * bit, can be summed a byte at a
-    time: tables[p, v] holds the sum of the weights of byte p's bits that are set in the byte
-    value v, so a code's logits are one look-up per byte. `binary`: one logit and the logistic
-    loss log(1 + e^z) - t z (gradient sigmoid(z) - t); otherwise softmax cross-entropy over the
-    classes. Returns the mean loss and adds each row's gradient into hist[p, byte value], from
-    which the caller forms the weights' gradient.
-    """
-    n, n_bytes = code_bytes.shape
-    position = np.arange(n_bytes)
-    z = shift + tables[position[None, :], code_bytes].sum(axis=1)  # (n, width) logits
-    if binary:
-        t, zi = y.astype(np.float64), z[:, 0]
-        log1p_exp = np.logaddexp(0.0, zi)  # log(1 + e^z) without overflow
-        loss = np.mean(log1p_exp - t * zi)
-        dz = (np.exp(zi - log1p_exp) - t)[:, None] / n  # sigma(z) = e^z / (1 + e^z)
-    else:
-        dz = np.empty_like(z)
-        loss, _ = softmax_xent(z, y, dz)
-    for p in range(n_bytes):
-        np.add.at(hist[p], code_bytes[:, p], dz)
-    return float(loss)
-
-
 # --- image layers (twins of images.py) --------------------------------------------------------
 # A convolution slides each (C, kh, kw) filter over the image: out[n, f, y, x] = b[f] + the sum
 # of W[f] times the window at (y * stride - pad, x * stride - pad). Written as one matrix
