@@ -36,7 +36,10 @@ if USABLE and gpu.is_simulator():
 
 DTYPES = [np.float32, np.float64]
 # The files whose tests need numba.cuda: without a GPU, one simulator run covers them all.
-SIMULATED = [str(Path(__file__)), str(Path(__file__).with_name("test_cuda_layers.py"))]
+SIMULATED = [
+    str(Path(__file__).with_name(name))
+    for name in ("test_cuda.py", "test_cuda_layers.py", "test_augment.py")
+]
 
 
 def cuda_kernels():
