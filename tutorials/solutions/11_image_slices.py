@@ -15,11 +15,13 @@ for half in (0.01, 0.02, 0.04):
 # %% Exercise 2: around image B instead of A, for the tutorial's LeNet (max pooling).
 cnn = hn.CNN.lenet(input_shape=(1, 28, 28), n_classes=10, seed=0)
 cnn.fit(Xi, yi, epochs=2, batch_size=64, lr=3e-3, verbose=0)
-# Around A the count falls with the square (27 regions at side 0.02, 2 at side 0.002). Around B
-# (a trouser on a large empty background) it barely falls: about 4500 regions at side 0.02 and
-# still hundreds at side 0.0002. Many boundaries pass through B itself: on its flat background
-# many units and pooling windows sit on a tie. A square of side 0.08 around B holds more than
-# max_regions=100000 regions; the enumeration then stops and says so.
+# Around A the count falls with the square (about 40 regions at side 0.02, 5 at side 0.002).
+# Around B (a trouser on a large empty background) it barely falls: about 2400 regions at side
+# 0.02 and still hundreds at side 0.0002. Many boundaries pass through B itself: on its flat
+# background many units and pooling windows sit on a tie, and in float64 those boundaries
+# miss each other by specks, which the smallest square resolves (it can hold more pieces
+# than the square of side 0.002 around it: see docs/regions.md). A square of side 0.08 around
+# B holds tens of thousands of regions; past max_regions the enumeration stops and says so.
 for name, centre in zip("AB", P.anchors[:2]):
     for half in (0.01, 0.001, 0.0001):
         try:
