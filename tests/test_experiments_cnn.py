@@ -116,3 +116,17 @@ def test_cli_model_option_is_checked(capsys, tmp_path):
     code = cli_main(["reproduce", "cnn", "--model", "alexnet", "--out", str(tmp_path / "x")])
     assert code == 2
     assert "--model" in capsys.readouterr().err
+
+
+def test_width_sweep_of_a_cnn_scales_its_channels(tmp_path):
+    out = tmp_path / "width"
+    args = ["reproduce", "width", "--quick", "--model", "lenet", "--repeats", "1", "--quiet"]
+    args += ["--set", "width=2,4", "--set", "n_train=200", "--set", "n_test=80"]
+    args += ["--set", "epochs=1", "--out", str(out)]
+    assert cli_main(args) == 0
+    with open(out / "width.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["model"], r["width"]) for r in rows] == [("lenet", "2"), ("lenet", "4")]
+    # LeNet with 2 and 4 channels in its first convolution (and 5 and 11 in its second)
+    bits = [int(r["code_bits"]) for r in rows]
+    assert bits == [2 * 28 * 28 + 5 * 10 * 10 + 120 + 84, 4 * 28 * 28 + 11 * 10 * 10 + 120 + 84]
