@@ -244,11 +244,14 @@ def plot_models(rows, band="std", path=None, title=None):
     row per model (a training-time or width sweep of CNNs)."""
     summary = summarize(rows)
     for x, scale in (("epoch", "symlog"), ("width", "log")):
-        if len({r.get(x) for r in summary}) > 1:
+        values = {}  # model -> the values of x it was measured at
+        for r in summary:
+            values.setdefault(r.get("model"), set()).add(r.get(x))
+        if any(len(v) > 1 for v in values.values()):
             return plot_sweep(rows, x, band=band, scale=scale, path=path, title=title)
     summary.sort(key=lambda r: _rank("model", r.get("model")))
     names = [f"{r.get('model')} (width {r.get('width')})" for r in summary]
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = Figure(figsize=(10, 4.4), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metrics, ylabel in (
         (axes[0], DETERMINISM, "redundancy ratio"),
@@ -269,7 +272,7 @@ def plot_models(rows, band="std", path=None, title=None):
                 err = np.vstack([low, high])
             else:
                 err = np.nan_to_num(np.array([_num(r.get(f"{key}_std")) for r in summary]))
-            ax.bar(
+            bars = ax.bar(
                 xs,
                 mean,
                 step,
@@ -278,9 +281,11 @@ def plot_models(rows, band="std", path=None, title=None):
                 color=_STYLE[key][0],
                 alpha=0.5 if _STYLE[key][1] != "-" else 0.9,
             )
+            if metrics is DETERMINISM:  # ratios near 0 draw no bar: write them
+                ax.bar_label(bars, fmt="%.3f", fontsize=6, rotation=90, padding=2)
         ax.set_xticks(np.arange(len(summary)), names, fontsize=8)
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     axes[1].set_ylim(0, 1.02)
     if title:
         fig.suptitle(title)
