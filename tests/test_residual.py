@@ -209,6 +209,15 @@ def test_resnet_slices_match_dense_sampling_and_the_reference():
     assert R.codes.layer_sizes == net.codes(inputs).layer_sizes
     pieces, bits, _ = enumerate_layerwise(net, plane=P)
     assert len(pieces.starts) == R.n_regions
+    # the regions after the first n layers of the code: the stem, then whole blocks
+    assert R.n_layers == net.codes(inputs[:1]).n_layers == 4
+    for n in (1, 2):
+        part = R.at_layer(n)
+        centres = part.centroids()
+        inputs = P.to_input(centres).reshape(len(centres), *net.input_shape)
+        want = net.codes(inputs, layers=list(range(n)))
+        assert part.codes.layer_sizes == want.layer_sizes
+        np.testing.assert_array_equal(part.codes.words, want.words)
 
 
 def test_resnet_segments_match_sampling():

@@ -363,10 +363,11 @@ class Program:
         return cls(stages, final_ops, int(np.prod(net.input_shape)))
 
     def truncated(self, n_layers) -> Program:
-        """The program up to its `n_layers`-th ReLU stage and the pooling right after it."""
+        """The program up to its `n_layers`-th layer of the code (a ReLU stage, or both ReLU
+        stages of a residual block) and the pooling right after it."""
         seen, end = 0, 0
         for i, stage in enumerate(self.stages):
-            if stage.relu:
+            if stage.relu and not stage.joins:
                 if seen == n_layers:
                     break
                 seen += 1
