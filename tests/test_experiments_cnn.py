@@ -51,6 +51,8 @@ def test_new_keys_leave_old_hashes_alone_and_are_checked():
         normalise_config({"augment": True})
     with pytest.raises(ValueError, match="depth"):
         normalise_config({"model": "resnet20", "depth": 3})
+    with pytest.raises(ValueError, match="ReLUs"):
+        normalise_config({"model": "resnet20", "activation": "leaky_relu"})
     with pytest.raises(ValueError, match="probe_bits"):
         normalise_config({"probe_bits": 0})
 

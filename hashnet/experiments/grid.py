@@ -446,6 +446,10 @@ def normalise_config(config) -> dict:
         raise ValueError(f"config 'width' ({c['width']}) must be >= 'depth' ({c['depth']})")
     if c["augment"] and c["model"] == "mlp":
         raise ValueError("config 'augment' turns and shifts images: it needs a CNN 'model'")
+    if c["model"].startswith("resnet") and c["activation"] != "relu":
+        raise ValueError(
+            f"config 'activation': hashnet's ResNets use ReLUs, not {c['activation']!r}"
+        )
     if c["model"] != "mlp" and (c["depth"] != 1 or c["dropout"] > 0):
         raise ValueError(
             f"config 'depth' and 'dropout' shape MLPs; a CNN ({c['model']!r}) has its depth in "

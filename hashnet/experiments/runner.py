@@ -208,10 +208,13 @@ def build_network(config, input_shape, n_classes):
                 "has none (use fashion-mnist, mnist, cifar10 or fashion-mnist-mini)"
             )
         shape = dict(input_shape=input_shape, n_classes=n_classes, seed=seed)
+        activation = config["activation"]
         if model == "lenet":
-            net = CNN.lenet(width=width, batchnorm=config["batchnorm"], **shape)
+            net = CNN.lenet(
+                width=width, batchnorm=config["batchnorm"], activation=activation, **shape
+            )
         elif model.startswith("vgg"):
-            net = CNN.vgg(depth=int(model[3:]), width=width, **shape)
+            net = CNN.vgg(depth=int(model[3:]), width=width, activation=activation, **shape)
         elif model == "resnet18":
             net = CNN.resnet18(width=width, **shape)
         else:
