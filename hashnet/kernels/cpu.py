@@ -116,35 +116,21 @@ def softmax_xent(logits, y, dlogits):
 
     Returns (mean loss, number of rows whose argmax equals y). Writes
     dlogits = (softmax(logits) - onehot(y)) / n, the gradient of the *mean* loss.
-    loss_i = logsumexp(logits_i) - logits_i[y_i], computed with the max shift for stability.
+    `softmax_xent_rows` does the work, row by row; this adds the rows up.
     """
-    n, k = logits.shape
-    loss = 0.0
-    correct = 0
-    for i in range(n):
-        top = logits[i, 0]
-        best = 0
-        for j in range(1, k):
-            if logits[i, j] > top:
-                top = logits[i, j]
-                best = j
-        total = 0.0
-        for j in range(k):
-            total += math.exp(logits[i, j] - top)
-        log_total = math.log(total)
-        loss += log_total + top - logits[i, y[i]]
-        correct += best == y[i]
-        for j in range(k):
-            dlogits[i, j] = math.exp(logits[i, j] - top - log_total) / n
-        dlogits[i, y[i]] -= 1.0 / n
-    return loss / n, correct
+    n = logits.shape[0]
+    row_loss = np.empty(n)
+    row_correct = np.empty(n, np.int32)
+    softmax_xent_rows(logits, y, dlogits, row_loss, row_correct)
+    return row_loss.sum() / n, row_correct.sum()
 
 
 @kernel
 def softmax_xent_rows(logits, y, dlogits, row_loss, row_correct):
-    """`softmax_xent` that keeps each row's numbers: row_loss[i] is row i's cross-entropy
-    (float64) and row_correct[i] is 1 when its argmax is y[i]; dlogits is the gradient of the
-    batch's *mean* loss, as in `softmax_xent`.
+    """The loss of each row and its gradient: row_loss[i] is row i's cross-entropy (float64),
+    logsumexp(logits_i) - logits_i[y_i] with the max shift for stability; row_correct[i] is 1
+    when its argmax is y[i]; dlogits = (softmax(logits) - onehot(y)) / n, the gradient of the
+    batch's *mean* loss.
 
     The training loop keeps these per-example numbers for the whole epoch and adds them up once
     at its end. On a GPU that is what lets the host wait once per epoch instead of after every
