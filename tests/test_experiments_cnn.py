@@ -132,3 +132,15 @@ def test_width_sweep_of_a_cnn_scales_its_channels(tmp_path):
     # LeNet with 2 and 4 channels in its first convolution (and 5 and 11 in its second)
     bits = [int(r["code_bits"]) for r in rows]
     assert bits == [2 * 28 * 28 + 5 * 10 * 10 + 120 + 84, 4 * 28 * 28 + 11 * 10 * 10 + 120 + 84]
+
+
+def test_a_cnn_on_a_set_without_images_is_refused_up_front(tmp_path, capsys):
+    args = ["reproduce", "cnn", "--quick", "--model", "lenet", "--set", "dataset=moons"]
+    assert cli_main([*args, "--out", str(tmp_path / "cnn")]) == 2
+    assert "a CNN trains on images; data set 'moons' has none" in capsys.readouterr().err
+    assert not (tmp_path / "cnn").exists()
+    # the toy sets themselves still pass the up-front check (it loads two examples of them)
+    args = ["reproduce", "width", "--quick", "--repeats", "1", "--set", "dataset=moons"]
+    args += ["--set", "width=4", "--set", "epochs=1", "--quiet", "--out", str(tmp_path / "w")]
+    assert cli_main(args) == 0
+    assert (tmp_path / "w" / "width.csv").is_file()

@@ -160,17 +160,23 @@ def real(low, high=None, *, low_open=False, high_open=False):
     return parse
 
 
-def check_dataset(name) -> None:
+def check_dataset(name, images=False) -> None:
     """Check that the data set `name` can be loaded: a known name, and for the sets read from
-    disk, files that are there (FileNotFoundError saying where to get them otherwise)."""
+    disk, files that are there (FileNotFoundError saying where to get them otherwise).
+    images=True: a CNN will train on it, so it must hold images (the sets read from disk do)."""
     from hashnet import datasets
 
     try:
         datasets.find_data_dir(name)
     except ValueError:
-        # Not a set read from files: generated or bundled (cheap to load one example of), or
-        # an unknown name, which load() reports with the names it knows.
-        datasets.load(name, n_train=1, n_test=1)
+        # Not a set read from files: generated or bundled (cheap to load two examples of; the
+        # generators make at least two), or an unknown name, which load() reports.
+        X = datasets.load(name, n_train=2, n_test=2, flatten=False)[0]
+        if images and X.ndim != 4:
+            raise ValueError(
+                f"a CNN trains on images; data set {name!r} has none (use fashion-mnist, "
+                "fashion-mnist-mini, mnist or cifar10)"
+            ) from None
 
 
 # --- the experiment commands ------------------------------------------------------------------
@@ -332,7 +338,9 @@ def _check_sweep(kind, kwargs) -> None:
     configs = make_grid(kind, quick=kwargs["quick"], repeats=kwargs["repeats"], **grid)
     select_shard(configs, kwargs["shard"])
     for name in dict.fromkeys(c["dataset"] for c in configs):
-        check_dataset(name)
+        check_dataset(
+            name, images=any(c["model"] != "mlp" for c in configs if c["dataset"] == name)
+        )
     if kwargs["device"] != "cpu":
         from hashnet.device import check_device
 
