@@ -65,7 +65,17 @@ def random_case(seed):
         Z[:, 2] -= np.einsum("ru,r->ru", Z[:, 1], verts[starts, 1])
     alpha = 0.1 if seed % 4 == 0 else 0.0
     ptr, held = holders(windows, m)
-    orders = rng.permutation(m).astype(np.int64), rng.permutation(len(windows)).astype(np.int64)
+    # A residual block's first stage lists only its ReLU units: the values carried after
+    # them never cut (here: the last third of the units). They come from a ReLU, so on every
+    # piece they are either 0 or positive throughout (the pieces lie in the unit disk).
+    n_cutting = m - m // 3 if kind == 0 and seed % 4 == 2 else m
+    carried = Z[:, :, n_cutting:]
+    carried[:, 2] = np.abs(carried[:, 0]) + np.abs(carried[:, 1]) + 0.5
+    carried[:, :, ::2] = 0.0  # every other one is off: 0 everywhere
+    orders = (
+        rng.permutation(n_cutting).astype(np.int64),
+        rng.permutation(len(windows)).astype(np.int64),
+    )
     args = (verts, starts, counts, Z, relu, alpha, windows, ptr, held, *orders, 1e-10, 4e-20)
     return args, polygons
 
