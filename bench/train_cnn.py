@@ -65,8 +65,27 @@ def run_hashnet(hn, data, batch_size, repeats, seed):
     return net.history_["time"][1:], net.score(Xte, yte), net
 
 
-def run_torch(torch, data, batch_size, repeats, seed):
+def torch_epochs(torch, model, X, y, batch_size, repeats, seed):
+    """Train a PyTorch model with Adam for one warm-up and `repeats` timed epochs; returns the
+    timed epochs' seconds."""
     import torch.nn.functional as F
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
+    generator = torch.Generator().manual_seed(seed)
+    seconds = []
+    for _ in range(1 + repeats):
+        start = time.perf_counter()
+        for idx in torch.randperm(len(X), generator=generator).split(batch_size):
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        seconds.append(time.perf_counter() - start)
+    return seconds[1:]
+
+
+def run_torch(torch, data, batch_size, repeats, seed):
     from torch import nn
 
     Xtr, ytr, Xte, yte = data
@@ -85,21 +104,10 @@ def run_torch(torch, data, batch_size, repeats, seed):
         nn.ReLU(),
         nn.Linear(84, 10),
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    X, y = torch.from_numpy(Xtr), torch.from_numpy(ytr)
-    generator = torch.Generator().manual_seed(seed)
-    seconds = []
-    for _ in range(1 + repeats):
-        start = time.perf_counter()
-        for idx in torch.randperm(len(X), generator=generator).split(batch_size):
-            loss = F.cross_entropy(model(X[idx]), y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        seconds.append(time.perf_counter() - start)
+    seconds = torch_epochs(torch, model, Xtr, ytr, batch_size, repeats, seed)
     with torch.inference_mode():
         accuracy = float((model(torch.from_numpy(Xte)).argmax(1).numpy() == yte).mean())
-    return seconds[1:], accuracy
+    return seconds, accuracy
 
 
 def resnet_hashnet(hn, data, batch_size, repeats, seed):
@@ -140,24 +148,11 @@ def torch_resnet20(nn):
 
 
 def resnet_torch(torch, data, batch_size, repeats, seed):
-    import torch.nn.functional as F
     from torch import nn
 
     torch.manual_seed(seed)
     model = torch_resnet20(nn)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    X, y = torch.from_numpy(data[0]), torch.from_numpy(data[1])
-    generator = torch.Generator().manual_seed(seed)
-    seconds = []
-    for _ in range(1 + repeats):
-        start = time.perf_counter()
-        for idx in torch.randperm(len(X), generator=generator).split(batch_size):
-            loss = F.cross_entropy(model(X[idx]), y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        seconds.append(time.perf_counter() - start)
-    return seconds[1:]
+    return torch_epochs(torch, model, data[0], data[1], batch_size, repeats, seed)
 
 
 def resnet_row(ours, theirs, batch_size):
