@@ -76,13 +76,59 @@ def random_case(seed):
         rng.permutation(n_cutting).astype(np.int64),
         rng.permutation(len(windows)).astype(np.int64),
     )
-    args = (verts, starts, counts, Z, relu, alpha, windows, ptr, held, *orders, 1e-10, 4e-20)
-    return args, polygons
+    chain, Z = region_chain(Z, seed, special=seed % 5 == 4 or seed % 7 == 3 or n_cutting < m)
+    maps = (True, [-1, 1, 3, 100][seed % 4], [2, 5, 64][seed % 3])  # max_diff, chain_max
+    args = (verts, starts, counts, *chain, relu, alpha, windows, ptr, held, *orders)
+    return args + (1e-10, 4e-20, *maps), polygons, Z
+
+
+def region_chain(Z, seed, special):
+    """The regions' pre-activations as the kernel takes them (Zs, is_start, d_ptr, d_col,
+    d_val, L_ptr, L_index, L_value), and Z as that chain gives it. Every region starts a chain
+    for even seeds and for pre-activations with a special structure (ties, lines through
+    vertices, carried values); otherwise some follow the region before through a random sparse
+    map L with one dense row, and Z changes accordingly."""
+    n, _, m = Z.shape
+    rng = np.random.default_rng(seed + 1000)
+    n_before = 5
+    L = rng.normal(size=(n_before, m)) * (rng.random((n_before, m)) < 0.5)
+    L[0] = rng.normal(size=m)  # a dense row: the kernel's shortcut for those
+    rows = csr(L)
+    is_start = np.ones(n, bool)
+    if not special and seed % 2:
+        is_start[1:] = rng.random(n - 1) < 0.3
+    d_col, d_val, d_ptr = [], [], [0]
+    for r in range(n):
+        if not is_start[r]:
+            changed = np.sort(rng.choice(n_before, size=rng.integers(1, 4), replace=False))
+            d_col.extend(changed)
+            d_val.extend(rng.normal(size=(len(changed), 3)))
+        d_ptr.append(len(d_col))
+    chain = (
+        np.ascontiguousarray(Z[is_start]),
+        is_start,
+        np.array(d_ptr, np.int64),
+        np.array(d_col, np.int64),
+        np.array(d_val).reshape(-1, 3),
+        *rows,
+    )
+    return chain, regions_reference._chained(*chain)
+
+
+def csr(L):
+    """(ptr, index, value) of the rows of a dense matrix."""
+    nz = np.nonzero(L)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(nz[0], minlength=len(L)))])
+    return ptr.astype(np.int64), nz[1].astype(np.int64), L[nz]
+
+
+NO_CHAIN = (np.zeros(2, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)))
+NO_ROWS = (np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
 def cut_all(module, args, budget):
-    """Run a resumable cut to the end; returns the concatenated pieces and the number of
-    calls."""
+    """Run a resumable cut to the end; returns the concatenated pieces, the number of calls,
+    and each call's chain of maps."""
     state = module.new_cut_state(len(args[1]), args[3].shape[2])
     parts = []
     while not module.cut_done(state):
@@ -92,8 +138,7 @@ def cut_all(module, args, budget):
     verts = np.concatenate([p[0] for p in parts])
     counts = np.concatenate([p[2] for p in parts])
     owner = np.concatenate([p[3] for p in parts])
-    touched = [p[5][p[4][i] : p[4][i + 1]] for p in parts for i in range(len(p[1]))]
-    return verts, counts, owner, touched, len(parts)
+    return verts, counts, owner, [p[4] for p in parts], len(parts)
 
 
 def signed_area(polygon):
@@ -102,7 +147,7 @@ def signed_area(polygon):
 
 @pytest.mark.parametrize("seed", range(36))
 def test_cut_pieces_kernel_matches_its_twin(seed):
-    args, polygons = random_case(seed)
+    args, polygons, _ = random_case(seed)
     budget = [1, 4, 10**6][seed % 3]
     got, want = cut_all(regions, args, budget), cut_all(regions_reference, args, budget)
     scale = max(np.abs(args[0]).max(), 1.0)
@@ -110,8 +155,13 @@ def test_cut_pieces_kernel_matches_its_twin(seed):
     for a, b in zip(got[1:3], want[1:3]):
         np.testing.assert_array_equal(a, b)
     assert got[4] == want[4]  # the same number of calls
-    for a, b in zip(got[3], want[3]):  # the same touched lists
-        np.testing.assert_array_equal(a, b)
+    for chain, twin in zip(got[3], want[3]):  # the same chains of maps
+        is_start, M_start, d_ptr, d_col, d_val = chain
+        np.testing.assert_array_equal(is_start, twin[0])
+        np.testing.assert_array_equal(d_ptr, twin[2])
+        np.testing.assert_array_equal(d_col, twin[3])
+        assert_close(M_start, twin[1], scale=np.abs(twin[1]).max(initial=1.0))
+        assert_close(d_val, twin[4], scale=np.abs(twin[1]).max(initial=1.0))
     # The pieces of each region tile it: positive areas that add up to the region's.
     verts, counts, owner = got[:3]
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -136,9 +186,9 @@ def pattern_at(Z, points, relu, alpha, windows):
 def test_pieces_are_the_linear_pieces(seed):
     """Inside a piece one pattern (activations and winners); two pieces of one region never
     share it (the pooling cuts only where a window's maximum changes hands)."""
-    args, _ = random_case(seed)
+    args, _, Z = random_case(seed)
     verts, counts, owner = cut_all(regions, args, 10**6)[:3]
-    Z, relu, alpha, windows = args[3], args[4], args[5], args[6]
+    relu, alpha, windows = args[11], args[12], args[13]
     rng = np.random.default_rng(seed)
     seen = set()
     start = 0
@@ -159,83 +209,99 @@ def test_cut_halves_share_a_chord():
     square = np.array([[0.0, 0.0], [1e-3, 0.0], [1.0, 5e-8], [1.0, 1.0], [0.0, 1.0]])
     Z = np.array([[[-1e-7], [1.0], [0.0]]])  # f = y - 1e-7 x
     none = np.zeros((0, 0), np.int64)
-    args = (square, np.zeros(1, np.int64), np.array([5]), Z, True, 0.0, none)
-    args += (np.zeros(2, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64))
-    args += (np.zeros(0, np.int64), 1e-10, 1e-20)
+    args = (square, np.zeros(1, np.int64), np.array([5]), Z, np.ones(1, bool), *NO_CHAIN)
+    args += (*NO_ROWS, True, 0.0, none, np.zeros(2, np.int64), np.zeros(0, np.int64))
+    args += (np.zeros(1, np.int64), np.zeros(0, np.int64), 1e-10, 1e-20, False, -1, 1)
     for module in (regions, regions_reference):
         verts, counts = cut_all(module, args, 10)[:2]
-        areas = [signed_area(verts[:3]), signed_area(verts[3:])] if len(counts) == 2 else []
         areas = [signed_area(p) for p in np.split(verts, np.cumsum(counts)[:-1])]
         assert len(areas) == 2 and min(areas) > 0
         assert sum(areas) == pytest.approx(signed_area(square), rel=1e-13, abs=0)
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_map_kernels_match_their_twins(seed):
-    """piece_maps, chain_plan and chain_maps, on the pieces of a random cut (in pieces of a
-    few, so that maps start both from scratch and from the piece before)."""
-    args, _ = random_case(seed)
-    Zp, relu, alpha, windows, ptr, held = args[3], args[4], args[5], args[6], args[7], args[8]
-    m = Zp.shape[2]
-    n_columns = len(windows) if len(windows) else m
-    state = regions.new_cut_state(len(args[1]), m)
+def test_piece_maps_follow_their_chain(seed):
+    """The maps that come out (in calls of a few pieces, so that they start both from scratch
+    and from the piece before): each column is the slope times the column of the unit that
+    wins at the piece's vertex mean; a chain starts where the rule says; and the next layer's
+    pre-activations that the chain gives equal a full product."""
+    args, _, Z = random_case(seed)
+    relu, alpha, windows = args[11], args[12], args[13]
+    max_diff, chain_max = args[-2], args[-1]
+    n_columns = len(windows) if len(windows) else Z.shape[2]
+    state = regions.new_cut_state(len(args[1]), Z.shape[2])
     while not regions.cut_done(state):
-        verts, starts, counts, owner, touch_ptr, touch, state = regions.cut_pieces(*args, 7, state)
-        centroids = np.array([verts[s : s + k].mean(axis=0) for s, k in zip(starts, counts)])
-        maps, diffs = [], []
-        for module in (regions, regions_reference):
-            out = np.zeros((len(owner), 3, n_columns))
-            diff_ptr, diff = module.piece_maps(
-                Zp, owner, centroids, relu, alpha, windows, ptr, held, touch_ptr, touch, out
-            )
-            maps.append(out)
-            diffs.append([set(diff[diff_ptr[c] : diff_ptr[c + 1]]) for c in range(len(owner))])
-        # equal maps: the touched lists leave out only columns that are the same anyway
-        np.testing.assert_array_equal(maps[0], maps[1])
-        assert diffs[0] == diffs[1]
-        check_chains(maps[0], diff_ptr, diff, seed)
-    # each column is the slope times the column of the unit that wins at the centroid
-    M = maps[0]
-    for c, p in enumerate(owner):
-        for o in range(n_columns):
-            units = windows[o] if len(windows) else [o]
-            value = {u: float(centroids[c] @ Zp[p, :2, u] + Zp[p, 2, u]) for u in units}
-            slope = {u: (1.0 if value[u] > 0 else alpha) if relu else 1.0 for u in units}
-            winner = max(units, key=lambda u: (slope[u] * value[u], -list(units).index(u)))
-            assert_close(M[c, :, o], slope[winner] * Zp[p, :, winner], scale=np.abs(Zp[p]).max())
+        verts, starts, counts, owner, chain, state = regions.cut_pieces(*args, 7, state)
+        is_start, M_start, d_ptr, d_col, d_val = chain
+        assert is_start[0] and len(M_start) == is_start.sum()
+        # every piece's map, from the chain
+        M = np.empty((len(owner), 3, n_columns))
+        used, run = 0, 0
+        for c in range(len(owner)):
+            if is_start[c]:
+                M[c] = M_start[used]
+                used, run = used + 1, 0
+                continue
+            run += 1
+            assert run < chain_max and d_ptr[c + 1] - d_ptr[c] <= max_diff
+            M[c] = M[c - 1]
+            changed = d_col[d_ptr[c] : d_ptr[c + 1]]
+            assert (np.diff(changed) > 0).all()
+            M[c][:, changed] += d_val[d_ptr[c] : d_ptr[c + 1]].T
+        for c, p in enumerate(owner):
+            point = verts[starts[c] : starts[c] + counts[c]].mean(axis=0)
+            for o in range(n_columns):
+                units = windows[o] if len(windows) else [o]
+                value = {u: float(point @ Z[p, :2, u] + Z[p, 2, u]) for u in units}
+                slope = {u: (1.0 if value[u] > 0 else alpha) if relu else 1.0 for u in units}
+                winner = max(units, key=lambda u: (slope[u] * value[u], -list(units).index(u)))
+                assert_close(M[c, :, o], slope[winner] * Z[p, :, winner], scale=np.abs(Z[p]).max())
+        check_next_layer(M, chain, seed)
 
 
-def check_chains(M, diff_ptr, diff, seed):
-    """The next layer: a random sparse linear map of the columns, plus a bias. Chain starts
-    are pushed in full; the chained pieces must come out as if pushed in full too."""
-    n_columns = M.shape[2]
-    max_diff, chain = [1, 3, 100][seed % 3], [2, 5, 64][seed % 3]
-    start = regions.chain_plan(diff_ptr, max_diff, chain)
-    np.testing.assert_array_equal(start, regions_reference.chain_plan(diff_ptr, max_diff, chain))
+def check_next_layer(M, chain, seed):
+    """The next layer: a random sparse linear map of the columns (one row dense), plus a bias.
+    The chain's starts are pushed in full; the pieces that follow them must come out as if
+    pushed in full too, in the kernel (a cut of the pieces by the next layer) and its twin."""
+    is_start, M_start, d_ptr, d_col, d_val = chain
+    n, _, n_columns = M.shape
     rng = np.random.default_rng(seed)
     L = rng.normal(size=(n_columns, 5)) * (rng.random((n_columns, 5)) < 0.6)
-    nz = np.nonzero(L)
-    L_ptr = np.concatenate([[0], np.cumsum(np.bincount(nz[0], minlength=n_columns))])
-    rows = (L_ptr.astype(np.int64), nz[1].astype(np.int64), L[nz])
+    L[0] = rng.normal(size=5)
     full = np.einsum("nco,ok->nck", M, L)
     full[:, 2] += 0.5
+    pushed = np.einsum("nco,ok->nck", M_start, L)
+    pushed[:, 2] += 0.5
+    next_chain = (pushed, is_start, d_ptr, d_col, d_val, *csr(L))
+    scale = (np.einsum("nco,ok->nck", np.abs(M), np.abs(L)) + 0.5).max()
+    assert_close(regions_reference._chained(*next_chain), full, scale=scale, rtol=1e-12)
+    # The kernel's own chain: the pieces (here all the square, as in the first layer) are
+    # cut by the units of the next layer as if each had its full map.
+    square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    verts = np.tile(square, (n, 1))
+    starts, counts = np.arange(n, dtype=np.int64) * 4, np.full(n, 4, np.int64)
+    settings = (True, 0.0, np.zeros((0, 0), np.int64), np.zeros(6, np.int64))
+    settings += (np.zeros(0, np.int64), np.arange(5, dtype=np.int64), np.zeros(0, np.int64))
+    settings += (1e-10, 4e-20, True, -1, 1)
+    direct = (full, np.ones(n, bool), np.zeros(n + 1, np.int64), *NO_CHAIN[1:], *NO_ROWS)
     results = []
-    for module in (regions, regions_reference):
-        Z = np.where(start[:, None, None], full, np.nan)
-        module.chain_maps(M, start, diff_ptr, diff, *rows, Z)
-        results.append(Z)
-    assert not np.isnan(results[0]).any()
-    assert_close(results[0], results[1])
-    scale = np.einsum("nco,ok->nck", np.abs(M), np.abs(L)) + 0.5
-    assert_close(results[0], full, scale=scale.max(), rtol=1e-12)
+    for source in (next_chain, direct):
+        state = regions.new_cut_state(n, 5)
+        v, _, k, _, out, state = regions.cut_pieces(
+            verts, starts, counts, *source, *settings, 10**6, state
+        )
+        results.append((v, k, out[1]))
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert_close(results[0][0], results[1][0], scale=1.0, rtol=1e-9)
+    assert_close(results[0][2], results[1][2], scale=scale, rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_locate_points_matches_its_twin(seed):
-    args, _ = random_case(seed)
+    args, _, Z = random_case(seed)
     square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
-    args = (square, np.zeros(1, np.int64), np.array([4], np.int64)) + args[3:]
-    args = args[:3] + (args[3][:1],) + args[4:]
+    one = (square, np.zeros(1, np.int64), np.array([4], np.int64), Z[:1], np.ones(1, bool))
+    args = one + NO_CHAIN + NO_ROWS + args[11:]
     verts, counts = cut_all(regions, args, 10**6)[:2]
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     rng = np.random.default_rng(seed)

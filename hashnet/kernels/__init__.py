@@ -113,28 +113,21 @@ def _exercise_images(dtype) -> None:
 
 def _exercise_regions() -> None:
     """The exact-region kernels (`regions.py`): a square cut by two units that share a
-    pooling window, the maps of its pieces, and a point located among them."""
+    pooling window, with its pieces' maps, and a point located among them."""
     from hashnet.kernels import regions
 
     square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
     Z = np.array([[[1.0, -1.0], [0.5, 0.5], [0.1, 0.0]]])  # (regions, 3, units)
+    chain = (Z, np.ones(1, np.bool_), np.zeros(2, np.int64), np.zeros(0, np.int64))
+    chain += (np.zeros((0, 3)), np.array([0, 1, 2]), np.zeros(2, np.int64), np.ones(2))
     windows, holders = np.array([[0, 1]]), np.zeros(2, np.int64)
     order, ptr = np.arange(2), np.array([0, 1, 2])
     state = regions.new_cut_state(1, 2)
     start, count = np.zeros(1, np.int64), np.full(1, 4)
-    settings = (True, 0.0, windows, ptr, holders, order, order[:1], 1e-10, 0.0, 100, state)
-    verts, starts, counts, owner, touch_ptr, touch, state = regions.cut_pieces(
-        square, start, count, Z, *settings
+    settings = (True, 0.0, windows, ptr, holders, order, order[:1], 1e-10, 0.0, True, 1, 8)
+    verts, starts, counts, _, _, state = regions.cut_pieces(
+        square, start, count, *chain, *settings, 100, state
     )
-    centroids = np.array([verts[s : s + k].mean(axis=0) for s, k in zip(starts, counts)])
-    maps = np.zeros((len(owner), 3, 1))
-    touched = (touch_ptr, touch)
-    diff_ptr, diff = regions.piece_maps(
-        Z, owner, centroids, True, 0.0, windows, ptr, holders, *touched, maps
-    )
-    start = regions.chain_plan(diff_ptr, 1, 8)
-    rows = (np.array([0, 1]), np.zeros(1, np.int64), np.ones(1))
-    regions.chain_maps(maps, start, diff_ptr, diff, *rows, np.zeros((len(owner), 3, 1)))
     regions.locate_points(verts, starts, counts, np.zeros((1, 2)), 1e-12)
 
 

@@ -1,10 +1,10 @@
 """Numba kernels of the exact linear regions (`hashnet.regions`).
 
-Three jobs: cut convex pieces of the domain along the boundaries one layer adds
-(`cut_pieces`); build, for every piece that comes out, the affine map of the next layer's
-pre-activations (`piece_maps`, `chain_plan`, `chain_maps`); and find the piece that holds a
-point (`locate_points`). Their plain NumPy twins, with the same names and arguments, are in
-`regions_reference.py`; the tests compare the two.
+Two jobs: cut convex pieces of the domain along the boundaries one layer adds, and give every
+piece that comes out its map for the next layer (`cut_pieces`, one kernel, so that each
+region's pre-activations are built, used and dropped while they are in the cache); and find
+the piece that holds a point (`locate_points`). Their plain NumPy twins, with the same names
+and arguments, are in `regions_reference.py`; the tests compare the two.
 
 Conventions. A piece lives in the domain's own coordinates (x, y) in [-1, 1]^2 (the
 enumeration centres and scales the domain, so the tolerances below mean the same at every zoom).
@@ -450,15 +450,34 @@ def _may_change(
     return not _window_settled(verts, start, k, Z, r, windows, w, slope, tol)
 
 
+@kernel
+def _region_pass(Z, cx, cy, rx, ry, tol_factor, relu, alpha, maybe, slope, g, e):
+    """One pass over a region's units Z (3, units), which the compiler vectorises: `maybe`,
+    whether a unit may cross the region (its value at the centroid (cx, cy) is not farther from
+    0 than it can move within rx, ry of it); its slope there; and the range g +- e of what it
+    passes on over the region (with a margin of a few roundings)."""
+    for u in range(Z.shape[1]):
+        a, b, c = Z[0, u], Z[1, u], Z[2, u]
+        value = a * cx + b * cy + c
+        size = abs(a) + abs(b) + abs(c)
+        spread = abs(a) * rx + abs(b) * ry
+        maybe[u] = abs(value) <= spread + (tol_factor + 1e-14) * size
+        s = alpha if relu and value <= 0 else 1.0
+        slope[u] = s
+        g[u] = s * value
+        e[u] = abs(s) * (spread + 1e-14 * size)
+
+
 def new_cut_state(n_regions, n_units):
     """The state of a fresh `cut_pieces` over n_regions regions (plain Python: call it once,
     then pass what `cut_pieces` returns back into it until `cut_done(state)`)."""
     return (
-        np.array([0, 0, n_regions], np.int64),  # cursor: region, stack depth, regions
+        np.array([0, 0, n_regions, 0], np.int64),  # region, stack depth, regions, Zs used
         np.empty((64, 7), np.int64),  # entries: kind, v0, vk, l0, n_units, n_windows, n_touched
         np.empty((1024, 2)),  # their vertices
         np.empty(1024, np.int64),  # their lists: units, then windows
         np.ones(max(n_units, 1)),  # the candidates' slopes on the current pooling piece
+        np.zeros((1, 3, max(n_units, 1))),  # the current region's pre-activations
     )
 
 
@@ -472,7 +491,14 @@ def cut_pieces(
     verts,
     starts,
     counts,
-    Z,
+    Zs,
+    is_start,
+    d_ptr,
+    d_col,
+    d_val,
+    L_ptr,
+    L_index,
+    L_value,
     relu,
     alpha,
     windows,
@@ -482,13 +508,22 @@ def cut_pieces(
     window_order,
     tol_factor,
     area_tol,
+    maps,
+    max_diff,
+    chain_max,
     budget,
     state,
 ):
-    """Cut every region of a batch along the boundaries of one layer, `budget` pieces at a time.
+    """Cut every region of a batch along the boundaries of one layer, `budget` pieces at a
+    time, and give the pieces' maps for the next layer.
 
-    Region r (piece r of verts/starts/counts) has pre-activations Z[r] (see the module
-    docstring). With `relu`, unit u switches where f_u = 0. With pooling windows (rows of
+    *The regions' pre-activations come as a chain* (see "the affine maps" below): region r's
+    Z[r] (3, units; see the module docstring) is Zs[i] for the i-th region with is_start[r],
+    and otherwise Z[r - 1] plus, for each entry t of d_ptr[r] : d_ptr[r + 1], the outer
+    product of d_val[t] (3,) with row d_col[t] of the layer's linear map L (CSR: L_index /
+    L_value[L_ptr[o] : L_ptr[o + 1]]). The kernel keeps one region's Z at a time.
+
+    *Cutting.* With `relu`, unit u switches where f_u = 0. With pooling windows (rows of
     `windows`: the units whose maximum each max-pooling output takes; no rows for none), an
     output switches where its window's maximum changes hands; the candidates pass through the
     activation first (slope 1 where f_u > 0, `alpha` where not; slope 1 without `relu`).
@@ -505,28 +540,48 @@ def cut_pieces(
     keeps the expected work low whatever the geometry (parallel lines in sorted order would
     make every list long).
 
+    *The pieces' maps* (with `maps`): the layer's output on each piece, as a chain of the same
+    form for the next layer: a piece starts a chain (its whole map (3, columns) goes to M_start)
+    when it is the first of the call, when `chain_max` pieces have followed the last start, or
+    when its map differs from the previous piece's in more than `max_diff` columns (-1: every
+    piece starts one); otherwise only those columns are given, as (column, new - old) in
+    ascending order. A piece's map is read at its vertex mean; a piece after the first of its
+    region only re-reads the columns that the conflict list of its last common ancestor with
+    the piece before it can change (every other unit keeps its side, every other window its
+    winner).
+
     Resumable: a call returns after `budget` pieces (or at the end), and `state` (from
     `new_cut_state`, then from the previous call) says where to go on, so one region cut into
     millions of pieces never needs them all in memory at once. Returns (verts, starts,
-    counts, owner, touch_ptr, touch, state): this call's pieces, region by region (the
-    negative half of a cut before the positive one), and for each piece but the first of its
-    region, what may differ between it and the piece before it:
-    touch[touch_ptr[i] : touch_ptr[i + 1]] lists the units (u) and windows (m + w) of the
-    conflict list of the two pieces' last common ancestor in the walk. Every other unit has
-    the same side, and every other window the same winner, on both pieces.
+    counts, owner, chain, state): this call's pieces, region by region (the negative half of a
+    cut before the positive one), the region of each, and their maps' chain (is_start, M_start,
+    d_ptr, d_col, d_val), empty without `maps`.
     """
-    cursor, stack, vpool, lpool, slope = state
-    n, _, m = Z.shape
+    cursor, stack, vpool, lpool, slope, Zc = state
+    n = starts.shape[0]
+    m = Zc.shape[2]
     n_win, k2 = windows.shape
     pool = n_win > 0
     out_verts = np.empty((max(16, 8 * min(budget, 4 * n + 64)), 2))
     out_starts = np.empty(max(16, min(budget, 4 * n + 64)), np.int64)
     out_counts = np.empty(max(16, min(budget, 4 * n + 64)), np.int64)
     owner = np.empty(max(16, min(budget, 4 * n + 64)), np.int64)
-    touch_ptr = np.zeros(max(16, min(budget, 4 * n + 64)) + 1, np.int64)
-    touch = np.empty(64, np.int64)
     pending = np.empty(64, np.int64)  # the touched list for the next piece out
     n_pending = 0
+    # the pieces' maps: the chain out, the last piece's map, scratch for the next one's
+    n_columns = n_win if pool else m
+    out_is_start = np.zeros(max(16, min(budget, 4 * n + 64)), np.bool_)
+    c_ptr = np.zeros(max(16, min(budget, 4 * n + 64)) + 1, np.int64)
+    c_col = np.empty(64, np.int64)
+    c_val = np.empty((64, 3))
+    M_start = np.empty((16 if maps else 0, 3, n_columns))
+    n_starts = run = 0
+    M_last = np.empty((3, n_columns if maps else 0))
+    d_cols = np.empty(n_columns, np.int64)
+    d_vals = np.empty((n_columns, 3))
+    stamp = np.full(n_columns, -1, np.int64)
+    passed = np.empty(m)
+    on = np.empty(m, np.bool_)
     n_out = v_out = 0
     cap = 16 + k2
     for r in range(n):
@@ -538,8 +593,10 @@ def cut_pieces(
     wins = np.empty(n_win + 1, np.int64)
     in_list = np.zeros(m, np.bool_)
     window_mark = np.zeros(max(n_win, 1), np.bool_)
+    lead = np.zeros(max(n_win, 1), np.int64)  # each window's winner at the region's centroid
+    whole = False  # the current region is not cut: its one piece is itself
     maybe = np.empty(m, np.bool_)
-    g, ga, gb, gc, gs = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    g, e = np.empty(m), np.empty(m)
     work = np.empty((64, 2))
     cells = np.empty((64, 2))
     r = cursor[0]
@@ -551,23 +608,21 @@ def cut_pieces(
             # the centroid is farther from 0 than it can move over the region cannot cross
             # it; only the others get the exact test at the vertices (the bound carries a
             # margin of a few roundings, so it never decides differently).
+            if is_start[r]:  # the region's pre-activations, from the chain
+                Zc[0] = Zs[cursor[3]]
+                cursor[3] += 1
+            else:
+                _chain_step(Zc, d_ptr[r], d_ptr[r + 1], d_col, d_val, L_ptr, L_index, L_value)
             s0, k0 = starts[r], counts[r]
             cx, cy = _centroid(verts, s0, k0)
             rx, ry = _reach(verts, s0, k0, cx, cy)
-            for u in range(m):
-                a, b, c = Z[r, 0, u], Z[r, 1, u], Z[r, 2, u]
-                value = a * cx + b * cy + c
-                size = abs(a) + abs(b) + abs(c)
-                maybe[u] = abs(value) <= abs(a) * rx + abs(b) * ry + (tol_factor + 1e-14) * size
-                s = 1.0 if value > 0 or not relu else alpha
-                slope[u] = s
-                g[u], ga[u], gb[u], gc[u], gs[u] = s * value, s * a, s * b, s * c, s * size
+            _region_pass(Zc[0], cx, cy, rx, ry, tol_factor, relu, alpha, maybe, slope, g, e)
             n_units = 0
             if relu:  # the units crossing the region, in the given order
                 for i in range(unit_order.shape[0]):
                     u = unit_order[i]
                     if maybe[u] and _crosses(
-                        verts, s0, k0, Z[r, 0, u], Z[r, 1, u], Z[r, 2, u], tol_factor
+                        verts, s0, k0, Zc[0, 0, u], Zc[0, 1, u], Zc[0, 2, u], tol_factor
                     ):
                         units[n_units] = u
                         n_units += 1
@@ -584,31 +639,35 @@ def cut_pieces(
                 for w in range(n_win):
                     if window_mark[w]:
                         continue
-                    # `_window_clear`, from the arrays above
+                    # First the ranges g +- e: the leader's lowest value above every other
+                    # candidate's highest (off units under a ReLU all pass the same 0). No
+                    # branches: which candidate leads is a coin toss to the processor.
                     best = windows[w, 0]
+                    top, low, high = g[best], g[best] - e[best], g[best] + e[best]
+                    second = -np.inf  # the second highest of the highest values
+                    lit = slope[best] != 0.0
                     for p in range(1, k2):
-                        if g[windows[w, p]] > g[best]:
-                            best = windows[w, p]
-                    clear = True
-                    for p in range(k2):
                         u = windows[w, p]
-                        if u == best:
-                            continue
-                        da, db = ga[best] - ga[u], gb[best] - gb[u]
-                        if da == 0.0 and db == 0.0 and gc[best] == gc[u]:
-                            continue
-                        if g[best] - g[u] <= abs(da) * rx + abs(db) * ry + 1e-14 * (
-                            gs[best] + gs[u]
-                        ):
-                            clear = False
-                            break
-                    if not clear:
+                        best = u if g[u] > top else best  # the first of equals, as MaxPool2D
+                        top = max(top, g[u])
+                        low = max(low, g[u] - e[u])
+                        second = max(second, min(high, g[u] + e[u]))
+                        high = max(high, g[u] + e[u])
+                        lit |= slope[u] != 0.0
+                    lead[w] = best
+                    # then the bound on the differences (`_window_clear`), then the vertices
+                    if (
+                        low <= second
+                        and lit
+                        and not _window_clear(Zc, 0, windows, w, slope, cx, cy, rx, ry)
+                    ):
                         window_mark[w] = not _window_settled(
-                            verts, s0, k0, Z, r, windows, w, slope, tol_factor
+                            verts, s0, k0, Zc, 0, windows, w, slope, tol_factor
                         )
                 for i in range(n_win):
                     wins[n_windows] = window_order[i]
                     n_windows += window_mark[window_order[i]]
+            whole = n_units == 0 and n_windows == 0
             # The root entry: the region with its crossing units and changing windows.
             vpool = _grown(vpool, k0)
             vpool[:k0] = verts[s0 : s0 + k0]
@@ -646,7 +705,7 @@ def cut_pieces(
                 if nw > 0:
                     cx, cy = _centroid(piece, 0, k)
                     for i in range(nw):
-                        _set_slopes(Z, r, windows, wins[i], slope, cx, cy, alpha)
+                        _set_slopes(Zc, 0, windows, wins[i], slope, cx, cy, alpha)
             if kind == POOL_ENTRY and nw == 0:  # nothing concerns the piece: a final piece
                 out_verts = _grown(out_verts, v_out + k)
                 out_starts = _grown(out_starts, n_out + 1)
@@ -654,10 +713,49 @@ def cut_pieces(
                 owner = _grown(owner, n_out + 1)
                 out_verts[v_out : v_out + k] = piece[:k]
                 out_starts[n_out], out_counts[n_out], owner[n_out] = v_out, k, r
-                touch_ptr = _grown(touch_ptr, n_out + 2)
-                touch = _grown(touch, touch_ptr[n_out] + n_pending)
-                touch[touch_ptr[n_out] : touch_ptr[n_out] + n_pending] = pending[:n_pending]
-                touch_ptr[n_out + 1] = touch_ptr[n_out] + n_pending
+                if maps:
+                    full = n_out == 0 or owner[n_out - 1] != r  # first of the call or region
+                    n_d = _piece_columns(
+                        Zc,
+                        piece,
+                        k,
+                        relu,
+                        alpha,
+                        windows,
+                        unit_windows_ptr,
+                        unit_windows,
+                        full,
+                        whole,
+                        lead,
+                        slope,
+                        pending,
+                        n_pending,
+                        M_last,
+                        stamp,
+                        n_out,
+                        passed,
+                        on,
+                        d_cols,
+                        d_vals,
+                    )
+                    out_is_start = _grown(out_is_start, n_out + 1)
+                    c_ptr = _grown(c_ptr, n_out + 2)
+                    if n_out == 0 or run + 1 >= chain_max or n_d > max_diff:
+                        M_start = _grown(M_start, n_starts + 1)
+                        M_start[n_starts] = M_last
+                        n_starts += 1
+                        out_is_start[n_out] = True
+                        run = 0
+                        n_d = 0
+                    else:
+                        out_is_start[n_out] = False
+                        run += 1
+                    t0 = c_ptr[n_out]
+                    c_col = _grown(c_col, t0 + n_d)
+                    c_val = _grown(c_val, t0 + n_d)
+                    c_col[t0 : t0 + n_d] = d_cols[:n_d]
+                    c_val[t0 : t0 + n_d] = d_vals[:n_d]
+                    c_ptr[n_out + 1] = t0 + n_d
                 n_pending = 0
                 v_out += k
                 n_out += 1
@@ -665,7 +763,7 @@ def cut_pieces(
             stack = _grown(stack, depth + 2 + k2)
             if kind == RELU_ENTRY:
                 u = units[0]
-                a, b, c = Z[r, 0, u], Z[r, 1, u], Z[r, 2, u]
+                a, b, c = Zc[0, 0, u], Zc[0, 1, u], Zc[0, 2, u]
                 tol = tol_factor * (abs(a) + abs(b) + abs(c))
                 for q in range(k):
                     f[q] = a * piece[q, 0] + b * piece[q, 1] + c
@@ -700,7 +798,9 @@ def cut_pieces(
                     kept = 0
                     for i in range(1, nu):
                         v = units[i]
-                        if _crosses(halves, h0, kh, Z[r, 0, v], Z[r, 1, v], Z[r, 2, v], tol_factor):
+                        if _crosses(
+                            halves, h0, kh, Zc[0, 0, v], Zc[0, 1, v], Zc[0, 2, v], tol_factor
+                        ):
                             lpool[l_top + kept] = v
                             in_list[v] = True
                             kept += 1
@@ -714,8 +814,8 @@ def cut_pieces(
                                 halves,
                                 h0,
                                 kh,
-                                Z,
-                                r,
+                                Zc,
+                                0,
                                 windows,
                                 w,
                                 slope,
@@ -752,7 +852,7 @@ def cut_pieces(
             # rest that may still change hands on it.
             w = wins[0]
             n_cells, c_start, c_count, c_winner, work, cells = _tournament(
-                piece, k, Z, r, windows, w, slope, tol_factor, area_tol, work, cells
+                piece, k, Zc, 0, windows, w, slope, tol_factor, area_tol, work, cells
             )
             stack = _grown(stack, depth + n_cells + 1)
             lpool = _grown(lpool, l_top + 2 * n_cells * nw)
@@ -776,9 +876,9 @@ def cut_pieces(
                     for i in range(1, nw):
                         v = wins[i]
                         if not _window_clear(
-                            Z, r, windows, v, slope, hx, hy, hrx, hry
+                            Zc, 0, windows, v, slope, hx, hy, hrx, hry
                         ) and not _window_settled(
-                            cells, cs, kh, Z, r, windows, v, slope, tol_factor
+                            cells, cs, kh, Zc, 0, windows, v, slope, tol_factor
                         ):
                             lpool[l_top + kept] = v
                             kept += 1
@@ -801,179 +901,175 @@ def cut_pieces(
         out_starts[:n_out],
         out_counts[:n_out],
         owner[:n_out],
-        touch_ptr[: n_out + 1],
-        touch[: touch_ptr[n_out]],
-        (cursor, stack, vpool, lpool, slope),
+        (
+            out_is_start[:n_out],
+            M_start[:n_starts],
+            c_ptr[: n_out + 1],
+            c_col[: c_ptr[n_out]],
+            c_val[: c_ptr[n_out]],
+        ),
+        (cursor, stack, vpool, lpool, slope, Zc),
     )
 
 
 # --- the affine maps of the pieces -----------------------------------------------------------
-# A piece that comes out of `cut_pieces` lies in one region of the batch (owner[c]), and the
-# layer's output there is that region's pre-activations Zp passed through the piece's own
-# pattern: column o of its map M (3, columns) is slope * Zp[p, :, u] for the unit u it takes
-# (u = o after a ReLU, the winner of window o with max pooling) and that unit's slope (1 when
-# it is on, alpha when not). The next layer's pre-activations are a linear map L of those
-# columns plus a bias. Pushing every piece's map through the next layer's weights costs a full
-# matrix product per piece; but a piece and the one before it (its neighbour, usually) have
-# equal columns almost everywhere, bit for bit, and where they differ the difference is a few
-# columns. So each piece after the first of a *chain* starts from the previous piece's result
-# and adds L's rows of the columns that differ.
+# A piece that comes out of `cut_pieces` lies in one region, and the layer's output there is
+# that region's pre-activations Z passed through the piece's own pattern: column o of its map
+# M (3, columns) is slope * Z[:, u] for the unit u it takes (u = o after a ReLU, the winner of
+# window o with max pooling) and that unit's slope (1 when it is on, alpha when not). The next
+# layer's pre-activations are a linear map L of those columns plus a bias. Pushing every
+# piece's map through the next layer's weights costs a full matrix product per piece; but a
+# piece and the one before it (its neighbour, usually) have equal columns almost everywhere,
+# bit for bit, and where they differ the difference is a few columns. So the maps travel as a
+# *chain*: a piece that starts one comes with its whole map (pushed through the next layer's
+# ops in full, by the caller), every other piece with its columns that differ from the piece
+# before it, and the next layer's pre-activations follow by adding L's rows of those columns.
+# Only one map per layer is ever held in full, and chains restart every few dozen pieces, so
+# rounding never adds up.
 
 
 @kernel
-def _column(Zp, p, o, x, y, relu, alpha, windows, out, c):
-    """out[c, :, o]: column o of child c's map (parent p, a point (x, y) inside it)."""
+def _chain_step(Z, first, last, d_col, d_val, L_ptr, L_index, L_value):
+    """Z[0] += the outer product of d_val[t] with L's row d_col[t], for t in first:last: the
+    pre-activations of a piece from those of the piece before it."""
+    n = Z.shape[2]
+    for t in range(first, last):
+        o = d_col[t]
+        d0, d1, d2 = d_val[t, 0], d_val[t, 1], d_val[t, 2]
+        row = L_ptr[o]
+        if L_ptr[o + 1] - row == n:  # a dense row (its columns are 0..n-1): vectorised
+            for i in range(n):
+                v = L_value[row + i]
+                Z[0, 0, i] += d0 * v
+                Z[0, 1, i] += d1 * v
+                Z[0, 2, i] += d2 * v
+            continue
+        for q in range(row, L_ptr[o + 1]):
+            v = L_value[q]
+            i = L_index[q]
+            Z[0, 0, i] += d0 * v
+            Z[0, 1, i] += d1 * v
+            Z[0, 2, i] += d2 * v
+
+
+@kernel
+def _winner(Z, o, x, y, relu, alpha, windows):
+    """(unit, slope): what column o takes at (x, y), the first of equals in a pooling window
+    (as MaxPool2D)."""
     if windows.shape[0] == 0:
-        u = o
-        value = Zp[p, 0, u] * x + Zp[p, 1, u] * y + Zp[p, 2, u]
-        on = value > 0 or not relu
-    else:
-        u = windows[o, 0]
-        value = Zp[p, 0, u] * x + Zp[p, 1, u] * y + Zp[p, 2, u]
-        on = value > 0 or not relu
-        best = value if on else alpha * value
-        for q in range(1, windows.shape[1]):  # the first of equals wins, as in MaxPool2D
-            v = windows[o, q]
-            value = Zp[p, 0, v] * x + Zp[p, 1, v] * y + Zp[p, 2, v]
-            v_on = value > 0 or not relu
-            passed = value if v_on else alpha * value
-            if passed > best:
-                u, best, on = v, passed, v_on
-    slope = 1.0 if on else alpha
-    out[c, 0, o] = slope * Zp[p, 0, u]
-    out[c, 1, o] = slope * Zp[p, 1, u]
-    out[c, 2, o] = slope * Zp[p, 2, u]
+        value = Z[0, 0, o] * x + Z[0, 1, o] * y + Z[0, 2, o]
+        return o, 1.0 if value > 0 or not relu else alpha
+    u = windows[o, 0]
+    value = Z[0, 0, u] * x + Z[0, 1, u] * y + Z[0, 2, u]
+    on = value > 0 or not relu
+    best = value if on else alpha * value
+    for q in range(1, windows.shape[1]):
+        v = windows[o, q]
+        value = Z[0, 0, v] * x + Z[0, 1, v] * y + Z[0, 2, v]
+        v_on = value > 0 or not relu
+        passed = value if v_on else alpha * value
+        if passed > best:
+            u, best, on = v, passed, v_on
+    return u, 1.0 if on else alpha
 
 
 @kernel
-def piece_maps(
-    Zp,
-    owner,
-    centroids,
+def _set_column(M, o, Z, u, slope, d_cols, d_vals, n_d):
+    """Column o of M becomes slope * Z[0, :, u]; a change is listed. Returns the new count."""
+    v0, v1, v2 = slope * Z[0, 0, u], slope * Z[0, 1, u], slope * Z[0, 2, u]
+    if v0 != M[0, o] or v1 != M[1, o] or v2 != M[2, o]:
+        d_cols[n_d] = o
+        d_vals[n_d, 0], d_vals[n_d, 1], d_vals[n_d, 2] = v0 - M[0, o], v1 - M[1, o], v2 - M[2, o]
+        M[0, o], M[1, o], M[2, o] = v0, v1, v2
+        n_d += 1
+    return n_d
+
+
+@kernel
+def _piece_columns(
+    Z,
+    piece,
+    k,
     relu,
     alpha,
     windows,
     unit_windows_ptr,
     unit_windows,
-    touch_ptr,
-    touch,
-    out,
+    full,
+    whole,
+    lead,
+    slope,
+    touched,
+    n_touched,
+    M,
+    stamp,
+    tag,
+    passed,
+    on,
+    d_cols,
+    d_vals,
 ):
-    """out[c] = the layer's output map (3, columns) on child c, from its pattern at its point
-    centroids[c] (a point strictly inside it): which unit each column takes (the first of
-    equals in a pooling window, as MaxPool2D) and that unit's slope.
-
-    A child from the same parent as the child before it starts as a copy of that child's map,
-    and only the columns its touched list (from `cut_pieces`; units u, windows m + w) can
-    change are evaluated again: a unit's own column, or the windows that hold it. Returns
-    (diff_ptr, diff): the columns where out[c] differs from out[c - 1], for every c > 0.
-    """
-    n = owner.shape[0]
-    m = Zp.shape[2]
+    """Turn M, the previous piece's map, into this piece's (pre-activations Z of its region,
+    read at its vertex mean): every column (`full`), or only those that the touched items
+    (units u, windows m + w) can change: a unit's own column, or the windows that hold it.
+    A region that is not cut (`whole`) is its own piece: its units' slopes at the centroid
+    and its windows' winners there (`lead`) are known already. Returns how many columns
+    changed; d_cols lists them in ascending order, d_vals their changes (new - old)."""
+    m = Z.shape[2]
     n_win = windows.shape[0]
-    n_columns = out.shape[2]
-    diff_ptr = np.zeros(n + 1, np.int64)
-    diff = np.empty(64, np.int64)
-    stamp = np.full(n_columns, -1, np.int64)  # stamp[o] == c: column o done for child c
-    passed = np.empty(m)
-    on = np.empty(m, np.bool_)
-    n_diff = 0
-    for c in range(n):
-        p = owner[c]
-        x, y = centroids[c, 0], centroids[c, 1]
-        if c == 0 or owner[c - 1] != p:
-            # every unit once, in a pass the compiler vectorises, then every column
-            for u in range(m):
-                value = Zp[p, 0, u] * x + Zp[p, 1, u] * y + Zp[p, 2, u]
-                on[u] = value > 0 or not relu
-                passed[u] = value if on[u] else alpha * value
-            for o in range(n_columns):
-                u = o
-                if n_win > 0:
-                    u = windows[o, 0]
-                    for q in range(1, windows.shape[1]):  # the first of equals, as MaxPool2D
-                        if passed[windows[o, q]] > passed[u]:
-                            u = windows[o, q]
-                slope = 1.0 if on[u] else alpha
-                out[c, 0, o] = slope * Zp[p, 0, u]
-                out[c, 1, o] = slope * Zp[p, 1, u]
-                out[c, 2, o] = slope * Zp[p, 2, u]
-            if c > 0:
-                diff = _grown(diff, n_diff + n_columns)
-                for o in range(n_columns):
-                    if (
-                        out[c, 0, o] != out[c - 1, 0, o]
-                        or out[c, 1, o] != out[c - 1, 1, o]
-                        or out[c, 2, o] != out[c - 1, 2, o]
-                    ):
-                        diff[n_diff] = o
-                        n_diff += 1
-            diff_ptr[c + 1] = n_diff
-            continue
-        out[c] = out[c - 1]
-        for t in range(touch_ptr[c], touch_ptr[c + 1]):
-            item = touch[t]
-            if item >= m:  # a window
-                first, last, single = item - m, item - m + 1, True
-            elif n_win == 0:  # a unit, which is its own column
-                first, last, single = item, item + 1, True
-            else:  # a unit: the windows that hold it
-                first, last, single = unit_windows_ptr[item], unit_windows_ptr[item + 1], False
-            for e in range(first, last):
-                o = e if single else unit_windows[e]
-                if stamp[o] == c:
-                    continue
-                stamp[o] = c
-                _column(Zp, p, o, x, y, relu, alpha, windows, out, c)
-                if (
-                    out[c, 0, o] != out[c - 1, 0, o]
-                    or out[c, 1, o] != out[c - 1, 1, o]
-                    or out[c, 2, o] != out[c - 1, 2, o]
-                ):
-                    diff = _grown(diff, n_diff + 1)
-                    diff[n_diff] = o
-                    n_diff += 1
-        diff_ptr[c + 1] = n_diff
-    return diff_ptr, diff[:n_diff]
-
-
-@kernel
-def chain_plan(diff_ptr, max_diff, chain_max):
-    """Which pieces start a chain (their next-layer map is computed in full): the first, those
-    whose map differs from the previous piece's in more than `max_diff` columns, and one every
-    `chain_max` pieces (a bound on the rounding that adds up along a chain)."""
-    n = diff_ptr.shape[0] - 1
-    start = np.zeros(n, np.bool_)
-    run = 0
-    for c in range(n):
-        start[c] = c == 0 or run + 1 >= chain_max or diff_ptr[c + 1] - diff_ptr[c] > max_diff
-        run = 0 if start[c] else run + 1
-    return start
-
-
-@kernel
-def chain_maps(M, start, diff_ptr, diff, L_ptr, L_index, L_value, Z):
-    """Fill Z[c] (the next layer's pre-activations of piece c) for every piece that does not
-    start a chain, from the piece before it: Z[c] = Z[c - 1] + sum over the columns o where
-    M[c] and M[c - 1] differ (diff[diff_ptr[c] : diff_ptr[c + 1]]) of
-    (M[c, :, o] - M[c - 1, :, o]) outer L's row o (CSR: L_index / L_value[L_ptr[o] :
-    L_ptr[o + 1]])."""
-    n = M.shape[0]
-    for c in range(n):
-        if start[c]:
-            continue
-        Z[c] = Z[c - 1]
-        for t in range(diff_ptr[c], diff_ptr[c + 1]):
-            o = diff[t]
-            d0 = M[c, 0, o] - M[c - 1, 0, o]
-            d1 = M[c, 1, o] - M[c - 1, 1, o]
-            d2 = M[c, 2, o] - M[c - 1, 2, o]
-            for q in range(L_ptr[o], L_ptr[o + 1]):
-                v = L_value[q]
-                i = L_index[q]
-                Z[c, 0, i] += d0 * v
-                Z[c, 1, i] += d1 * v
-                Z[c, 2, i] += d2 * v
+    n_d = 0
+    if full and whole:
+        for o in range(M.shape[1]):
+            u = lead[o] if n_win > 0 else o
+            n_d = _set_column(M, o, Z, u, slope[u], d_cols, d_vals, n_d)
+        return n_d
+    x, y = _centroid(piece, 0, k)
+    if full:
+        # every unit once, in a pass the compiler vectorises, then every column
+        for u in range(m):
+            value = Z[0, 0, u] * x + Z[0, 1, u] * y + Z[0, 2, u]
+            on[u] = value > 0 or not relu
+            passed[u] = value if on[u] else alpha * value
+        for o in range(M.shape[1]):
+            u = o
+            if n_win > 0:
+                u = windows[o, 0]
+                for q in range(1, windows.shape[1]):  # the first of equals, as MaxPool2D
+                    if passed[windows[o, q]] > passed[u]:
+                        u = windows[o, q]
+            n_d = _set_column(M, o, Z, u, 1.0 if on[u] else alpha, d_cols, d_vals, n_d)
+        return n_d
+    for t in range(n_touched):
+        item = touched[t]
+        if item >= m:  # a window
+            first, last, single = item - m, item - m + 1, True
+        elif n_win == 0:  # a unit, which is its own column
+            first, last, single = item, item + 1, True
+        else:  # a unit: the windows that hold it
+            first, last, single = unit_windows_ptr[item], unit_windows_ptr[item + 1], False
+        for e in range(first, last):
+            o = e if single else unit_windows[e]
+            if stamp[o] == tag:
+                continue
+            stamp[o] = tag
+            u, slope = _winner(Z, o, x, y, relu, alpha, windows)
+            n_d = _set_column(M, o, Z, u, slope, d_cols, d_vals, n_d)
+    # ascending columns (insertion sort: a few columns), so the chain adds them up in the
+    # same order however the piece was reached
+    for i in range(1, n_d):
+        o, v0, v1, v2 = d_cols[i], d_vals[i, 0], d_vals[i, 1], d_vals[i, 2]
+        j = i - 1
+        while j >= 0 and d_cols[j] > o:
+            d_cols[j + 1] = d_cols[j]
+            d_vals[j + 1, 0], d_vals[j + 1, 1], d_vals[j + 1, 2] = (
+                d_vals[j, 0],
+                d_vals[j, 1],
+                d_vals[j, 2],
+            )
+            j -= 1
+        d_cols[j + 1] = o
+        d_vals[j + 1, 0], d_vals[j + 1, 1], d_vals[j + 1, 2] = v0, v1, v2
+    return n_d
 
 
 # --- which piece holds a point ---------------------------------------------------------------

@@ -202,11 +202,12 @@ def new_cut_state(n_regions, n_units):
     counts the pieces returned so far), plus a slot where it keeps all the pieces, computed
     on the first call."""
     return (
-        np.array([0, 0, n_regions], np.int64),
-        np.empty((64, 6), np.int64),
+        np.array([0, 0, n_regions, 0], np.int64),
+        np.empty((64, 7), np.int64),
         np.empty((1024, 2)),
         np.empty(1024, np.int64),
         np.ones(max(n_units, 1)),
+        np.zeros((1, 3, max(n_units, 1))),
         None,
     )
 
@@ -219,7 +220,14 @@ def cut_pieces(
     verts,
     starts,
     counts,
-    Z,
+    Zs,
+    is_start,
+    d_ptr,
+    d_col,
+    d_val,
+    L_ptr,
+    L_index,
+    L_value,
     relu,
     alpha,
     windows,
@@ -229,13 +237,18 @@ def cut_pieces(
     window_order,
     tol_factor,
     area_tol,
+    maps,
+    max_diff,
+    chain_max,
     budget,
     state,
 ):
-    """All pieces, recursively (`_all_pieces`), handed out `budget` at a time."""
-    cursor, everything = state[0], state[5]
+    """Every region's Z from the chain (`_chained`), all pieces recursively (`_all_pieces`),
+    handed out `budget` at a time with their maps' chain (`_map_chain`)."""
+    cursor, everything = state[0], state[6]
     if everything is None:
-        everything = _all_pieces(
+        Z = _chained(Zs, is_start, d_ptr, d_col, d_val, L_ptr, L_index, L_value)
+        pieces = _all_pieces(
             verts,
             starts,
             counts,
@@ -250,7 +263,8 @@ def cut_pieces(
             tol_factor,
             area_tol,
         )
-    v, st, k, owner, touched = everything
+        everything = (*pieces, Z)
+    v, st, k, owner, Z = everything
     done = cursor[1]
     rows = np.arange(done, min(done + budget, len(st)))
     cursor[1] = done + len(rows)
@@ -258,15 +272,62 @@ def cut_pieces(
     counts_out = k[rows]
     starts_out = np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64)
     pieces = [v[st[i] : st[i] + k[i]] for i in rows]
-    lists = [touched[i] for i in rows]
+    n_columns = len(windows) if len(windows) else Z.shape[2]
+    chain = _map_chain(
+        Z, owner[rows], pieces, relu, alpha, windows, maps, max_diff, chain_max, n_columns
+    )
     return (
         np.concatenate(pieces) if pieces else np.empty((0, 2)),
         starts_out,
         counts_out,
         owner[rows],
-        np.concatenate([[0], np.cumsum([len(t) for t in lists])]).astype(np.int64),
-        np.array([x for t in lists for x in t], np.int64),
-        (*state[:5], everything),
+        chain,
+        (*state[:6], everything),
+    )
+
+
+def _chained(Zs, is_start, d_ptr, d_col, d_val, L_ptr, L_index, L_value):
+    """Every region's Z (3, units) from the chain: a start's own, or the previous region's
+    plus the outer products of the changes with L's rows."""
+    Z = np.empty((len(is_start), 3, Zs.shape[2]))
+    used = 0
+    for r in range(len(is_start)):
+        if is_start[r]:
+            Z[r] = Zs[used]
+            used += 1
+            continue
+        Z[r] = Z[r - 1]
+        for t in range(d_ptr[r], d_ptr[r + 1]):
+            row = slice(L_ptr[d_col[t]], L_ptr[d_col[t] + 1])
+            Z[r][:, L_index[row]] += d_val[t][:, None] * L_value[row][None, :]
+    return Z
+
+
+def _map_chain(Z, owner, pieces, relu, alpha, windows, maps, max_diff, chain_max, n_columns):
+    """Each piece's full map at its vertex mean; a chain start where the rule says so, the
+    changed columns (ascending) otherwise."""
+    is_start = np.zeros(len(pieces) if maps else 0, bool)
+    starts, d_ptr, d_col, d_val = [], [0], [], []
+    previous, run = None, 0
+    for c in range(len(is_start)):
+        M = _full_map(Z[owner[c]], pieces[c].mean(axis=0), relu, alpha, windows)
+        changed = [] if previous is None else np.flatnonzero((M != previous).any(axis=0))
+        is_start[c] = c == 0 or run + 1 >= chain_max or len(changed) > max_diff
+        if is_start[c]:
+            starts.append(M)
+            run = 0
+        else:
+            d_col.extend(changed)
+            d_val.extend((M - previous)[:, changed].T)
+            run += 1
+        d_ptr.append(len(d_col))
+        previous = M
+    return (
+        is_start,
+        np.array(starts).reshape(-1, 3, n_columns),
+        np.array(d_ptr if maps else [0], np.int64),
+        np.array(d_col, np.int64),
+        np.array(d_val).reshape(-1, 3),
     )
 
 
@@ -285,14 +346,13 @@ def _all_pieces(
     tol_factor,
     area_tol,
 ):
-    """Every region's pieces in turn; returns (verts, starts, counts, owner, touched)."""
-    out, owner, touched = [], [], []
+    """Every region's pieces in turn; returns (verts, starts, counts, owner)."""
+    out, owner = [], []
     for r in range(len(starts)):
         region = verts[starts[r] : starts[r] + counts[r]]
         cut = _RegionCut(Z[r], relu, alpha, windows, tol_factor, area_tol)
-        pieces, lists = cut.run(region, unit_windows_ptr, unit_windows, unit_order, window_order)
+        pieces = cut.run(region, unit_windows_ptr, unit_windows, unit_order, window_order)
         out.extend(pieces)
-        touched.extend(lists)
         owner.extend([r] * len(pieces))
     counts_out = np.array([len(p) for p in out], np.int64)
     return (
@@ -300,7 +360,6 @@ def _all_pieces(
         np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
         counts_out,
         np.array(owner, np.int64),
-        touched,
     )
 
 
@@ -311,7 +370,7 @@ class _RegionCut:
         self.Zr, self.relu, self.alpha, self.windows = Zr, relu, alpha, windows
         self.tol_factor, self.area_tol = tol_factor, area_tol
         self.m = Zr.shape[1]
-        self.pieces, self.touched, self.pending = [], [], []
+        self.pieces = []
 
     def run(self, region, unit_windows_ptr, unit_windows, unit_order, window_order):
         Zr, windows, tol_factor = self.Zr, self.windows, self.tol_factor
@@ -332,7 +391,7 @@ class _RegionCut:
             self.cut_by_units(region, units, window_list)
         else:
             self.cut_by_windows(region, window_list, np.ones(self.m))
-        return self.pieces, self.touched
+        return self.pieces
 
     def slopes_at(self, point):
         x, y = point
@@ -341,12 +400,6 @@ class _RegionCut:
 
     def emit(self, piece):
         self.pieces.append(piece)
-        self.touched.append(list(self.pending))
-        self.pending = []
-
-    def follows(self, items):
-        """The next piece out follows its sibling's last: any of `items` may differ."""
-        self.pending = list(items)
 
     def cut_by_windows(self, piece, todo, slope):
         Zr, windows, tol_factor = self.Zr, self.windows, self.tol_factor
@@ -361,9 +414,7 @@ class _RegionCut:
             [w for w in todo[1:] if not _window_settled(cell, Zr, windows[w], slope, tol_factor)]
             for cell, _ in cells
         ]
-        for h, ((cell, _), rest) in enumerate(zip(cells, rests)):
-            if h > 0:
-                self.follows([self.m + w for w in todo])
+        for (cell, _), rest in zip(cells, rests):
             self.cut_by_windows(cell, rest, slope)
 
     def may_change(self, piece, w, crossing):
@@ -389,9 +440,7 @@ class _RegionCut:
                     rest = [u for u in todo[1:] if _crosses(half, Zr[:, u], tol_factor)]
                     rest_windows = [w for w in window_todo if self.may_change(half, w, rest)]
                     parts.append((half, rest, rest_windows))
-                for h, (half, rest, rest_windows) in enumerate(parts):
-                    if h > 0:
-                        self.follows(list(todo) + [self.m + w for w in window_todo])
+                for half, rest, rest_windows in parts:
                     self.cut_by_units(half, rest, rest_windows)
                 return
         self.cut_by_units(piece, todo[1:], window_todo)  # not cut (a sliver)
@@ -413,49 +462,6 @@ def _full_map(Zp_p, point, relu, alpha, windows):
         else np.arange(len(value))
     )
     return np.where(on[units], 1.0, alpha) * Zp_p[:, units]
-
-
-def piece_maps(
-    Zp,
-    owner,
-    centroids,
-    relu,
-    alpha,
-    windows,
-    unit_windows_ptr,
-    unit_windows,
-    touch_ptr,
-    touch,
-    out,
-):
-    """Every child's full map (the twin needs no shortcut: the touched lists only say where the
-    kernel may look, and the columns they leave out are equal anyway); the columns that differ
-    from the previous child's."""
-    diff_ptr, diff = [0], []
-    for c, p in enumerate(owner):
-        out[c] = _full_map(Zp[p], centroids[c], relu, alpha, windows)
-        if c > 0:
-            diff.extend(np.flatnonzero((out[c] != out[c - 1]).any(axis=0)))
-        diff_ptr.append(len(diff))
-    return np.array(diff_ptr, np.int64), np.array(diff, np.int64)
-
-
-def chain_plan(diff_ptr, max_diff, chain_max):
-    start, run = np.zeros(len(diff_ptr) - 1, bool), 0
-    for c in range(len(start)):
-        start[c] = c == 0 or run + 1 >= chain_max or diff_ptr[c + 1] - diff_ptr[c] > max_diff
-        run = 0 if start[c] else run + 1
-    return start
-
-
-def chain_maps(M, start, diff_ptr, diff, L_ptr, L_index, L_value, Z):
-    for c in np.flatnonzero(~np.asarray(start, bool)):
-        Z[c] = Z[c - 1]
-        for o in diff[diff_ptr[c] : diff_ptr[c + 1]]:
-            rows = slice(L_ptr[o], L_ptr[o + 1])
-            Z[c][:, L_index[rows]] += (M[c, :, o] - M[c - 1, :, o])[:, None] * L_value[rows][
-                None, :
-            ]
 
 
 # --- which piece holds a point ----------------------------------------------------------------

@@ -22,8 +22,8 @@ AREA_TOL * (the domain's area) on one side (on the order of TOL squared: a numer
 never a small real region) keeps the polygon whole. A unit that no cut separates has one sign
 on the piece, read at the piece's vertex mean. Everything is float64.
 
-The cutting runs in the Numba kernel `hashnet.kernels.regions.cut_pieces`, the maps in
-`piece_maps`, `chain_plan` and `chain_maps`; their NumPy twins are in
+The cutting, and the maps of the pieces it cuts, run in one Numba kernel,
+`hashnet.kernels.regions.cut_pieces`; its NumPy twin is in
 `hashnet.kernels.regions_reference`. `hashnet.regions.layerwise` is the plain algorithm (all
 pieces of a layer at once), which the tests compare this one with.
 """

@@ -9,17 +9,20 @@ tolerance policy). How the work is organised, and why:
   whose pieces are the regions; then the next batch. The cutting kernel itself hands its
   pieces out a batch at a time (it can stop and go on), so even a first layer that cuts the
   domain into millions of pieces never holds them at once. At any time the memory holds the
-  regions found so far (their polygons) and, per layer, one batch of pieces with their affine
-  maps, freed once their pieces are cut. So memory grows with the number of regions only
-  through the output polygons, not through the maps (a LeNet map is 3 x 4704 numbers, two
-  hundred times a polygon). The output grows in anonymous memory maps that the operating
-  system enlarges in place, never needing an old and a new copy at once.
+  regions found so far (their polygons) and, per layer, one batch of pieces with their maps
+  as chains (below), freed once their pieces are cut. So memory grows with the number of
+  regions only through the output polygons, not through the maps (a LeNet map is 3 x 4704
+  numbers, two hundred times a polygon). The output grows in anonymous memory maps that the
+  operating system enlarges in place, never needing an old and a new copy at once.
 * *Each piece's map from its neighbour's.* A piece and the one cut just before it (usually its
   neighbour) pass on the same values in all but a few columns, those of the units whose
-  boundary runs between them; the next layer's map of a piece is the previous piece's plus the
-  next layer's weights of those columns (see `hashnet.kernels.regions`), much cheaper than a
-  full pass through a convolution. Chains restart with a full product every few dozen pieces,
-  so rounding never adds up.
+  boundary runs between them. So the maps of a batch travel as a chain: a few pieces with
+  their map in full (pushed through the next layer's ops here, as one matrix product), the
+  others with only the columns that changed since the piece before. The cutting kernel adds
+  the next layer's weights of those columns to the previous piece's pre-activations, cuts
+  the piece, and writes its pieces' chain for the layer after, holding one map at a time,
+  so it stays in the processor's cache (see `hashnet.kernels.regions`). Chains restart with
+  a full product every few dozen pieces, so rounding never adds up.
 * *Coordinates of the domain.* The cutting works in coordinates (x, y) in [-1, 1]^2 of the
   domain itself (`Frame`), so a domain of side 1e-9, or one far from the origin, is cut as
   exactly as the unit square; where float64 cannot resolve a domain the enumeration refuses
@@ -48,7 +51,8 @@ AREA_TOL = 1e-20  # about TOL squared: only true slivers, never a small real reg
 SQUARE = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
 BATCH_BYTES = 24 * 2**20  # the maps of one batch of pieces, per layer
 MAX_BATCH = 4096
-CHAIN = 48  # pieces whose maps are built one from the other before a fresh start
+CHAIN = 128  # pieces whose maps are built one from the other before a fresh start
+DIFF_SHARE = 8  # a map that differs from the previous one in more than 1/8 of it starts a chain
 
 
 def run(program, frame, max_regions, verbose=0) -> Pieces:
@@ -58,9 +62,13 @@ def run(program, frame, max_regions, verbose=0) -> Pieces:
         return Pieces.one(SQUARE)
     first = program.stages[0]
     Z = push_maps(first.ops, frame.maps()[None])
-    walk.descend(0, Pieces.one(SQUARE), Z)
+    walk.descend(0, Pieces.one(SQUARE), (Z, np.ones(1, np.bool_), *_NO_CHANGES))
     walk.progress(final=True)
     return walk.output()
+
+
+_NO_CHANGES = (np.zeros(2, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)))
+_NO_ROWS = (np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
 class _Walk:
@@ -77,7 +85,11 @@ class _Walk:
             for s in self.stages
         ]
         self.unit_windows = [s.unit_windows() for s in self.stages]
-        # pieces per batch: the next layer's maps of a batch take about BATCH_BYTES
+        # Each stage's linear map as sparse rows, to follow a chain of maps from piece to
+        # piece; a stage without them (too many nonzeros) gets every piece's map in full.
+        self.rows = [_NO_ROWS] + [s.rows() for s in self.stages[1:]]
+        # pieces per batch: the next layer's maps of a batch take about BATCH_BYTES (when
+        # every piece starts a chain, the most they can take)
         self.batch = [
             max(1, min(MAX_BATCH, BATCH_BYTES // (24 * s.n_units))) for s in self.stages
         ] + [MAX_BATCH * 8]
@@ -87,20 +99,24 @@ class _Walk:
         self.area_done = 0.0
         self.start = self.last_report = time.perf_counter()
 
-    def descend(self, level, pieces, Z):
-        """Cut `pieces` (pre-activations Z at stage `level`) by that stage, and everything
-        below them to the last stage."""
+    def descend(self, level, pieces, chain):
+        """Cut `pieces` by stage `level` (their pre-activations there given as a chain: see
+        `hashnet.kernels.regions`), and everything below them to the last stage."""
         stage = self.stages[level]
         units, windows = self.orders[level]
         ptr, holders = self.unit_windows[level]
         last = level == len(self.stages) - 1
+        following = None if last else self.stages[level + 1]
+        chained = not last and self.rows[level + 1] is not None
+        max_diff = max(1, stage.n_columns // DIFF_SHARE) if chained else -1
         state = KR.new_cut_state(len(pieces), stage.n_units)
         while not KR.cut_done(state):
-            verts, starts, counts, owner, touch_ptr, touch, state = KR.cut_pieces(
+            verts, starts, counts, _, out_chain, state = KR.cut_pieces(
                 pieces.verts,
                 pieces.starts,
                 pieces.counts,
-                Z,
+                *chain,
+                *(self.rows[level] or _NO_ROWS),
                 stage.relu,
                 stage.alpha,
                 stage.windows,
@@ -110,6 +126,9 @@ class _Walk:
                 windows,
                 TOL,
                 AREA_TOL * 4.0,  # the square's area is 4
+                not last,
+                max_diff,
+                CHAIN,
                 self.batch[level + 1],
                 state,
             )
@@ -124,40 +143,10 @@ class _Walk:
             if last:
                 self.add(children)
             else:
-                following = self.stages[level + 1]
-                Znext = self.maps(level, following, Z, children, owner, touch_ptr, touch)
-                self.descend(level + 1, children, Znext)
+                is_start, M_start, d_ptr, d_col, d_val = out_chain
+                Z = push_maps(following.ops, M_start)  # the chains' starts in full
+                self.descend(level + 1, children, (Z, is_start, d_ptr, d_col, d_val))
             self.progress()
-
-    def maps(self, level, following, Zp, batch, owner, touch_ptr, touch):
-        """The pre-activations of stage `following` on each piece of `batch` (cut from the
-        regions with pre-activations Zp at stage `level`): chains from piece to piece, each
-        started by a full product."""
-        stage = self.stages[level]
-        ptr, holders = self.unit_windows[level]
-        M = np.empty((len(owner), 3, stage.n_columns))
-        diff_ptr, diff = KR.piece_maps(
-            Zp,
-            owner,
-            batch.centroids(),
-            stage.relu,
-            stage.alpha,
-            stage.windows,
-            ptr,
-            holders,
-            touch_ptr,
-            touch,
-            M,
-        )
-        rows = following.rows()
-        max_diff = -1 if rows is None else max(1, stage.n_columns // 8)
-        start = KR.chain_plan(diff_ptr, max_diff, CHAIN)
-        first = np.flatnonzero(start)
-        Z = np.empty((len(owner), 3, following.n_units))
-        Z[first] = push_maps(following.ops, M[first])
-        if len(first) < len(owner):
-            KR.chain_maps(M, start, diff_ptr, diff, *rows, Z)
-        return Z
 
     def add(self, pieces):
         """Append final pieces to the output."""
