@@ -577,6 +577,7 @@ def cut_pieces(
     M_start = np.empty((16 if maps else 0, 3, n_columns))
     n_starts = run = 0
     M_last = np.empty((3, n_columns if maps else 0))
+    cols = np.empty(n_columns, np.int64)
     d_cols = np.empty(n_columns, np.int64)
     d_vals = np.empty((n_columns, 3))
     stamp = np.full(n_columns, -1, np.int64)
@@ -707,10 +708,16 @@ def cut_pieces(
                     for i in range(nw):
                         _set_slopes(Zc, 0, windows, wins[i], slope, cx, cy, alpha)
             if kind == POOL_ENTRY and nw == 0:  # nothing concerns the piece: a final piece
-                out_verts = _grown(out_verts, v_out + k)
-                out_starts = _grown(out_starts, n_out + 1)
-                out_counts = _grown(out_counts, n_out + 1)
-                owner = _grown(owner, n_out + 1)
+                # (room checked here, so that the arrays are not handed around per piece)
+                if v_out + k > out_verts.shape[0]:
+                    out_verts = _grown(out_verts, v_out + k)
+                if n_out + 1 >= out_starts.shape[0]:  # (c_ptr is never the shorter)
+                    size = 2 * (n_out + 2)
+                    out_starts = _grown(out_starts, size)
+                    out_counts = _grown(out_counts, size)
+                    owner = _grown(owner, size)
+                    out_is_start = _grown(out_is_start, size)
+                    c_ptr = _grown(c_ptr, size)
                 out_verts[v_out : v_out + k] = piece[:k]
                 out_starts[n_out], out_counts[n_out], owner[n_out] = v_out, k, r
                 if maps:
@@ -735,13 +742,13 @@ def cut_pieces(
                         n_out,
                         passed,
                         on,
+                        cols,
                         d_cols,
                         d_vals,
                     )
-                    out_is_start = _grown(out_is_start, n_out + 1)
-                    c_ptr = _grown(c_ptr, n_out + 2)
                     if n_out == 0 or run + 1 >= chain_max or n_d > max_diff:
-                        M_start = _grown(M_start, n_starts + 1)
+                        if n_starts >= M_start.shape[0]:
+                            M_start = _grown(M_start, n_starts + 1)
                         M_start[n_starts] = M_last
                         n_starts += 1
                         out_is_start[n_out] = True
@@ -751,8 +758,9 @@ def cut_pieces(
                         out_is_start[n_out] = False
                         run += 1
                     t0 = c_ptr[n_out]
-                    c_col = _grown(c_col, t0 + n_d)
-                    c_val = _grown(c_val, t0 + n_d)
+                    if t0 + n_d > c_col.shape[0]:
+                        c_col = _grown(c_col, t0 + n_d)
+                        c_val = _grown(c_val, t0 + n_d)
                     c_col[t0 : t0 + n_d] = d_cols[:n_d]
                     c_val[t0 : t0 + n_d] = d_vals[:n_d]
                     c_ptr[n_out + 1] = t0 + n_d
@@ -974,18 +982,6 @@ def _winner(Z, o, x, y, relu, alpha, windows):
 
 
 @kernel
-def _set_column(M, o, Z, u, slope, d_cols, d_vals, n_d):
-    """Column o of M becomes slope * Z[0, :, u]; a change is listed. Returns the new count."""
-    v0, v1, v2 = slope * Z[0, 0, u], slope * Z[0, 1, u], slope * Z[0, 2, u]
-    if v0 != M[0, o] or v1 != M[1, o] or v2 != M[2, o]:
-        d_cols[n_d] = o
-        d_vals[n_d, 0], d_vals[n_d, 1], d_vals[n_d, 2] = v0 - M[0, o], v1 - M[1, o], v2 - M[2, o]
-        M[0, o], M[1, o], M[2, o] = v0, v1, v2
-        n_d += 1
-    return n_d
-
-
-@kernel
 def _piece_columns(
     Z,
     piece,
@@ -1006,6 +1002,7 @@ def _piece_columns(
     tag,
     passed,
     on,
+    cols,
     d_cols,
     d_vals,
 ):
@@ -1017,58 +1014,64 @@ def _piece_columns(
     changed; d_cols lists them in ascending order, d_vals their changes (new - old)."""
     m = Z.shape[2]
     n_win = windows.shape[0]
-    n_d = 0
-    if full and whole:
-        for o in range(M.shape[1]):
-            u = lead[o] if n_win > 0 else o
-            n_d = _set_column(M, o, Z, u, slope[u], d_cols, d_vals, n_d)
-        return n_d
     x, y = _centroid(piece, 0, k)
     if full:
-        # every unit once, in a pass the compiler vectorises, then every column
-        for u in range(m):
-            value = Z[0, 0, u] * x + Z[0, 1, u] * y + Z[0, 2, u]
-            on[u] = value > 0 or not relu
-            passed[u] = value if on[u] else alpha * value
-        for o in range(M.shape[1]):
+        n_cols = M.shape[1]
+        if not whole:  # every unit once, in a pass the compiler vectorises
+            for u in range(m):
+                value = Z[0, 0, u] * x + Z[0, 1, u] * y + Z[0, 2, u]
+                on[u] = value > 0 or not relu
+                passed[u] = value if on[u] else alpha * value
+    else:
+        n_cols = 0
+        for t in range(n_touched):
+            item = touched[t]
+            if item >= m:  # a window
+                first, last, single = item - m, item - m + 1, True
+            elif n_win == 0:  # a unit, which is its own column
+                first, last, single = item, item + 1, True
+            else:  # a unit: the windows that hold it
+                first, last, single = unit_windows_ptr[item], unit_windows_ptr[item + 1], False
+            for e in range(first, last):
+                o = e if single else unit_windows[e]
+                if stamp[o] != tag:
+                    stamp[o] = tag
+                    cols[n_cols] = o
+                    n_cols += 1
+        # ascending (insertion sort: a few columns), so that the chain adds the changes up
+        # in the same order however the piece was reached
+        for i in range(1, n_cols):
+            o = cols[i]
+            j = i - 1
+            while j >= 0 and cols[j] > o:
+                cols[j + 1] = cols[j]
+                j -= 1
+            cols[j + 1] = o
+    n_d = 0
+    for i in range(n_cols):
+        o = i if full else cols[i]
+        if full and whole:
+            u = lead[o] if n_win > 0 else o
+            s = slope[u]
+        elif full:
             u = o
             if n_win > 0:
                 u = windows[o, 0]
                 for q in range(1, windows.shape[1]):  # the first of equals, as MaxPool2D
                     if passed[windows[o, q]] > passed[u]:
                         u = windows[o, q]
-            n_d = _set_column(M, o, Z, u, 1.0 if on[u] else alpha, d_cols, d_vals, n_d)
-        return n_d
-    for t in range(n_touched):
-        item = touched[t]
-        if item >= m:  # a window
-            first, last, single = item - m, item - m + 1, True
-        elif n_win == 0:  # a unit, which is its own column
-            first, last, single = item, item + 1, True
-        else:  # a unit: the windows that hold it
-            first, last, single = unit_windows_ptr[item], unit_windows_ptr[item + 1], False
-        for e in range(first, last):
-            o = e if single else unit_windows[e]
-            if stamp[o] == tag:
-                continue
-            stamp[o] = tag
-            u, slope = _winner(Z, o, x, y, relu, alpha, windows)
-            n_d = _set_column(M, o, Z, u, slope, d_cols, d_vals, n_d)
-    # ascending columns (insertion sort: a few columns), so the chain adds them up in the
-    # same order however the piece was reached
-    for i in range(1, n_d):
-        o, v0, v1, v2 = d_cols[i], d_vals[i, 0], d_vals[i, 1], d_vals[i, 2]
-        j = i - 1
-        while j >= 0 and d_cols[j] > o:
-            d_cols[j + 1] = d_cols[j]
-            d_vals[j + 1, 0], d_vals[j + 1, 1], d_vals[j + 1, 2] = (
-                d_vals[j, 0],
-                d_vals[j, 1],
-                d_vals[j, 2],
-            )
-            j -= 1
-        d_cols[j + 1] = o
-        d_vals[j + 1, 0], d_vals[j + 1, 1], d_vals[j + 1, 2] = v0, v1, v2
+            s = 1.0 if on[u] else alpha
+        else:
+            u, s = _winner(Z, o, x, y, relu, alpha, windows)
+        # (written out here, not called: this loop runs for every column of every piece)
+        v0, v1, v2 = s * Z[0, 0, u], s * Z[0, 1, u], s * Z[0, 2, u]
+        if v0 != M[0, o] or v1 != M[1, o] or v2 != M[2, o]:
+            d_cols[n_d] = o
+            d_vals[n_d, 0] = v0 - M[0, o]
+            d_vals[n_d, 1] = v1 - M[1, o]
+            d_vals[n_d, 2] = v2 - M[2, o]
+            M[0, o], M[1, o], M[2, o] = v0, v1, v2
+            n_d += 1
     return n_d
 
 
