@@ -213,7 +213,9 @@ def test_cut_halves_share_a_chord():
     args += (*NO_ROWS, True, 0.0, none, np.zeros(2, np.int64), np.zeros(0, np.int64))
     args += (np.zeros(1, np.int64), np.zeros(0, np.int64), 1e-10, 1e-20, False, -1, 1)
     for module in (regions, regions_reference):
-        verts, counts = cut_all(module, args, 10)[:2]
+        verts, counts, _, chains = cut_all(module, args, 10)[:4]
+        assert all(len(chain[0]) == len(chain[1]) == len(chain[3]) == 0 for chain in chains)
+        assert all(chain[2].tolist() == [0] for chain in chains)  # no maps asked for
         areas = [signed_area(p) for p in np.split(verts, np.cumsum(counts)[:-1])]
         assert len(areas) == 2 and min(areas) > 0
         assert sum(areas) == pytest.approx(signed_area(square), rel=1e-13, abs=0)

@@ -904,17 +904,18 @@ def cut_pieces(
         if depth == 0:
             r += 1
     cursor[0], cursor[1] = r, depth
+    n_maps = n_out if maps else 0
     return (
         out_verts[:v_out],
         out_starts[:n_out],
         out_counts[:n_out],
         owner[:n_out],
         (
-            out_is_start[:n_out],
+            out_is_start[:n_maps],
             M_start[:n_starts],
-            c_ptr[: n_out + 1],
-            c_col[: c_ptr[n_out]],
-            c_val[: c_ptr[n_out]],
+            c_ptr[: n_maps + 1],
+            c_col[: c_ptr[n_maps]],
+            c_val[: c_ptr[n_maps]],
         ),
         (cursor, stack, vpool, lpool, slope, Zc),
     )
