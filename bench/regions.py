@@ -4,8 +4,8 @@ The networks of the study's pictures: MLPs 2-64-64 and 2-128-128-128 trained on 
 "spirals" set (the whole input box), an MLP 784-100-100-10 trained on Fashion-MNIST (the plane
 through three training images), and LeNet-5 trained on the full Fashion-MNIST (2 epochs, Adam
 lr 1e-3, batch 64, as in the README) on the plane through three test images: a square of
-half-width 0.03 around the first image (about 1e5 regions), and the whole plane (about 1.7e7
-regions; ten minutes or more on one core, run last).
+half-width 0.03 around the first image (6e4 to 1e5 regions, by training run), and the whole
+plane (about 1.7e7 regions; about four minutes on one core, run last).
 
 For each: the number of regions, the median time of `--repeats` enumerations after a warm-up
 one (the whole plane runs once), regions per second, and for the LeNet rows the peak resident
@@ -15,7 +15,7 @@ library enumerates exact regions with max pooling on a CPU, so there is no refer
 the targets are hashnet's own: >= 1e5 regions/s for LeNet, >= 3e5 for the 2-128-128-128 MLP,
 the 2-64-64 MLP in at most 0.05 s, and the whole plane in at most 4 GB.
 
-    python bench/regions.py --threads 1             # the full benchmark (15 to 25 minutes)
+    python bench/regions.py --threads 1             # the full benchmark (about 10 minutes)
     python bench/regions.py --threads 1 --quick     # smaller training runs, no whole plane
     python bench/regions.py --picture docs/images/lenet_whole_plane.png   # and draw it
 """
