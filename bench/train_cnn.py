@@ -161,10 +161,15 @@ def resnet_row(ours, theirs, batch_size):
     if theirs is not None:
         line += f"; torch epochs {' '.join(f'{s:.2f}' for s in theirs)} s"
     print(line, flush=True)
+    return table_row("ResNet-20", batch_size, ours, theirs)
+
+
+def table_row(network, batch_size, ours, theirs):
+    """A row of the printed table: both sides' median epoch (theirs None: no torch)."""
     ours_median = statistics.median(ours)
     theirs_median = statistics.median(theirs) if theirs else None
     return [
-        "ResNet-20",
+        network,
         batch_size,
         f"{ours_median:.2f}",
         "n/a" if theirs_median is None else f"{theirs_median:.2f}",
@@ -228,18 +233,7 @@ def main(argv=None):
             line += f"; torch epochs {' '.join(f'{s:.2f}' for s in theirs)} s, "
             line += f"test accuracy {theirs_acc:.3f}"
         print(line, flush=True)
-        ours_median = statistics.median(ours)
-        theirs_median = statistics.median(theirs) if theirs else None
-        rows.append(
-            [
-                "LeNet-5",
-                batch_size,
-                f"{ours_median:.2f}",
-                "n/a" if theirs_median is None else f"{theirs_median:.2f}",
-                _common.format_ratio(ours_median, theirs_median),
-                "<= 1.5",
-            ]
-        )
+        rows.append(table_row("LeNet-5", batch_size, ours, theirs))
     print(f"\nseconds per epoch on {len(Xtr)} images (median of {repeats}; ratio < 1: faster)")
     _common.print_table(["network", "batch", "hashnet s", "torch s", "ratio", "target"], rows)
 
