@@ -15,7 +15,7 @@ library enumerates exact regions with max pooling on a CPU, so there is no refer
 the targets are hashnet's own: >= 1e5 regions/s for LeNet, >= 3e5 for the 2-128-128-128 MLP,
 the 2-64-64 MLP in at most 0.05 s, and the whole plane in at most 4 GB.
 
-    python bench/regions.py --threads 1             # the full benchmark (about 10 minutes)
+    python bench/regions.py --threads 1             # the full benchmark (about 5 minutes)
     python bench/regions.py --threads 1 --quick     # smaller training runs, no whole plane
     python bench/regions.py --picture docs/images/lenet_whole_plane.png   # and draw it
 """

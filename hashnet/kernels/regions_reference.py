@@ -272,10 +272,7 @@ def cut_pieces(
     counts_out = k[rows]
     starts_out = np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64)
     pieces = [v[st[i] : st[i] + k[i]] for i in rows]
-    n_columns = len(windows) if len(windows) else Z.shape[2]
-    chain = _map_chain(
-        Z, owner[rows], pieces, relu, alpha, windows, maps, max_diff, chain_max, n_columns
-    )
+    chain = _map_chain(Z, owner[rows], pieces, relu, alpha, windows, maps, max_diff, chain_max)
     return (
         np.concatenate(pieces) if pieces else np.empty((0, 2)),
         starts_out,
@@ -303,9 +300,10 @@ def _chained(Zs, is_start, d_ptr, d_col, d_val, L_ptr, L_index, L_value):
     return Z
 
 
-def _map_chain(Z, owner, pieces, relu, alpha, windows, maps, max_diff, chain_max, n_columns):
+def _map_chain(Z, owner, pieces, relu, alpha, windows, maps, max_diff, chain_max):
     """Each piece's full map at its vertex mean; a chain start where the rule says so, the
     changed columns (ascending) otherwise."""
+    n_columns = len(windows) if len(windows) else Z.shape[2]
     is_start = np.zeros(len(pieces) if maps else 0, bool)
     starts, d_ptr, d_col, d_val = [], [0], [], []
     previous, run = None, 0
