@@ -77,9 +77,29 @@ def random_case(seed):
         rng.permutation(len(windows)).astype(np.int64),
     )
     chain, Z = region_chain(Z, seed, special=seed % 5 == 4 or seed % 7 == 3 or n_cutting < m)
-    maps = (True, [-1, 1, 3, 100][seed % 4], [2, 5, 64][seed % 3])  # max_diff, chain_max
-    args = (verts, starts, counts, *chain, relu, alpha, windows, ptr, held, *orders)
+    # maps, defer (hold the lines that change no map: most seeds), max_diff, chain_max
+    maps = (True, seed % 5 != 1, [-1, 1, 3, 100][seed % 4], [2, 5, 64][seed % 3])
+    lines = region_lines(polygons, seed)
+    args = (verts, starts, counts, *lines, *chain, relu, alpha, windows, ptr, held, *orders)
     return args + (1e-10, 4e-20, *maps), polygons, Z
+
+
+def region_lines(polygons, seed):
+    """(lines_ptr, lines): up to three lines held on each region by earlier layers, random
+    ones through the region's interior and, for some seeds, one through a vertex."""
+    rng = np.random.default_rng(seed + 2000)
+    ptr, rows = [0], []
+    for polygon in polygons:
+        for _ in range(rng.integers(0, 4)):
+            a, b = rng.normal(size=2)
+            x, y = (
+                polygon[rng.integers(len(polygon))]
+                if seed % 7 == 3
+                else rng.dirichlet(np.ones(len(polygon))) @ polygon
+            )
+            rows.append([a, b, -(a * x + b * y)])
+        ptr.append(len(rows))
+    return np.array(ptr, np.int64), np.array(rows).reshape(-1, 3)
 
 
 def region_chain(Z, seed, special):
@@ -123,22 +143,26 @@ def csr(L):
 
 
 NO_CHAIN = (np.zeros(2, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)))
+NO_LINES = (np.zeros(2, np.int64), np.zeros((0, 3)))
 NO_ROWS = (np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
 def cut_all(module, args, budget):
     """Run a resumable cut to the end; returns the concatenated pieces, the number of calls,
-    and each call's chain of maps."""
-    state = module.new_cut_state(len(args[1]), args[3].shape[2])
+    each call's chain of maps, and the lines each piece holds (ptr, lines)."""
+    state = module.new_cut_state(len(args[1]), args[5].shape[2])
     parts = []
     while not module.cut_done(state):
         *pieces, state = module.cut_pieces(*args, budget, state)
         assert len(pieces[1]) <= budget
+        assert len(pieces[5][0]) == len(pieces[1]) + 1 and pieces[5][0][0] == 0
         parts.append(pieces)
     verts = np.concatenate([p[0] for p in parts])
     counts = np.concatenate([p[2] for p in parts])
     owner = np.concatenate([p[3] for p in parts])
-    return verts, counts, owner, [p[4] for p in parts], len(parts)
+    sizes = np.concatenate([np.diff(p[5][0]) for p in parts])
+    held = (np.concatenate([[0], np.cumsum(sizes)]), np.concatenate([p[5][1] for p in parts]))
+    return verts, counts, owner, [p[4] for p in parts], len(parts), held
 
 
 def signed_area(polygon):
@@ -162,6 +186,8 @@ def test_cut_pieces_kernel_matches_its_twin(seed):
         np.testing.assert_array_equal(d_col, twin[3])
         assert_close(M_start, twin[1], scale=np.abs(twin[1]).max(initial=1.0))
         assert_close(d_val, twin[4], scale=np.abs(twin[1]).max(initial=1.0))
+    np.testing.assert_array_equal(got[5][0], want[5][0])  # the same lines held
+    assert_close(got[5][1], want[5][1], scale=np.abs(want[5][1]).max(initial=1.0))
     # The pieces of each region tile it: positive areas that add up to the region's.
     verts, counts, owner = got[:3]
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -182,25 +208,110 @@ def pattern_at(Z, points, relu, alpha, windows):
     return np.hstack([on, winners])
 
 
-@pytest.mark.parametrize("seed", [1, 2, 4, 5, 7, 8, 10, 11])
+def map_at(Z, points, relu, alpha, windows):
+    """What the layer passes on at points: the unit each column takes (the first of equals in
+    a window) and whether it is on."""
+    values = points @ Z[:2] + Z[2]
+    on = values > 0 if relu else np.ones_like(values, bool)
+    if len(windows) == 0:
+        return on
+    passed = np.where(on, values, alpha * values)
+    winners = windows[np.arange(len(windows)), passed[:, windows].argmax(axis=2)]
+    return np.hstack([winners, np.take_along_axis(on, winners, axis=1)])
+
+
+def inside_points(polygon, rng, n=30):
+    return 0.98 * rng.dirichlet(np.ones(len(polygon)), n) @ polygon + 0.02 * polygon.mean(axis=0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4, 5, 7, 8, 10, 11, 13, 14, 16, 17])
 def test_pieces_are_the_linear_pieces(seed):
-    """Inside a piece one pattern (activations and winners); two pieces of one region never
-    share it (the pooling cuts only where a window's maximum changes hands)."""
+    """Inside a piece one map for the next layer (the held lines do not change it); cut along
+    the lines they hold (`cut_by_lines`), inside a part one pattern (activations, winners,
+    and the side of each line its region held), and two parts of one region never share it
+    (the pooling cuts only where a window's maximum changes hands)."""
     args, _, Z = random_case(seed)
-    verts, counts, owner = cut_all(regions, args, 10**6)[:3]
-    relu, alpha, windows = args[11], args[12], args[13]
+    verts, counts, owner, _, _, held = cut_all(regions, args, 10**6)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    lines_ptr, lines, relu, alpha, windows = args[3], args[4], args[13], args[14], args[15]
     rng = np.random.default_rng(seed)
+    for s, k, r in zip(starts, counts, owner):
+        maps = map_at(Z[r], inside_points(verts[s : s + k], rng), relu, alpha, windows)
+        assert (maps == maps[0]).all(), "a piece holds two maps"
+    v, st, k, part_of = regions.cut_by_lines(verts, starts, counts, *held, 1e-10, 4e-20)
     seen = set()
-    start = 0
-    for k, r in zip(counts, owner):
-        polygon = verts[start : start + k]
-        start += k
-        inside = 0.98 * rng.dirichlet(np.ones(k), 30) @ polygon + 0.02 * polygon.mean(axis=0)
-        patterns = pattern_at(Z[r], inside, relu, alpha, windows)
-        assert (patterns == patterns[0]).all(), "a piece holds two linear pieces"
+    for s, size, piece in zip(st, k, part_of):
+        r = owner[piece]
+        inside = inside_points(v[s : s + size], rng)
+        region_lines = lines[lines_ptr[r] : lines_ptr[r + 1]]
+        sides = inside @ region_lines[:, :2].T + region_lines[:, 2] > 0
+        patterns = np.hstack([pattern_at(Z[r], inside, relu, alpha, windows), sides])
+        assert (patterns == patterns[0]).all(), "a part holds two linear pieces"
         key = (r, patterns[0].tobytes())
         assert key not in seen, "one linear piece was cut in two"
         seen.add(key)
+
+
+def regions_of(args, defer):
+    """The parts of a cut with or without held lines, after `cut_by_lines`: (region, area)
+    of each, sorted."""
+    args = args[:-3] + (defer,) + args[-2:]
+    verts, counts, owner, _, _, held = cut_all(regions, args, 10**6)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    v, st, k, part_of = regions.cut_by_lines(verts, starts, counts, *held, 1e-10, 4e-20)
+    areas = np.array([signed_area(v[s : s + size]) for s, size in zip(st, k)])
+    order = np.lexsort((areas, owner[part_of]))
+    return len(counts), owner[part_of][order], areas[order]
+
+
+def test_held_lines_give_the_same_regions():
+    """Holding lines changes the order of the cuts, not their result: the same parts (by
+    region and area) as cutting along every line at once; and it does hold some, so that
+    fewer pieces reach the next layer."""
+    fewer = 0
+    for seed in range(60):
+        if seed % 3 != 1:  # ReLU then pooling
+            continue
+        args = random_case(seed)[0]
+        n_held, owner_held, areas_held = regions_of(args, True)
+        n_all, owner_all, areas_all = regions_of(args, False)
+        assert n_held <= n_all
+        fewer += n_all - n_held
+        np.testing.assert_array_equal(owner_held, owner_all)
+        assert_close(areas_held, areas_all, scale=1.0, rtol=1e-9)
+    assert fewer > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cut_by_lines_matches_its_twin(seed):
+    rng = np.random.default_rng(seed)
+    args, polygons, _ = random_case(seed)
+    verts, starts, counts = args[:3]
+    drawn = [region_lines(polygons, seed + 10 * i) for i in range(3)]  # up to 9 per piece
+    ptr, rows = [0], []
+    for r in range(len(polygons)):
+        for p, lines in drawn:
+            rows.extend(lines[p[r] : p[r + 1]])
+        if seed % 2 and len(rows) > ptr[-1]:  # a line twice
+            rows.append(rows[-1])
+        ptr.append(len(rows))
+    lines_ptr, lines = np.array(ptr, np.int64), np.array(rows).reshape(-1, 3)
+    got = regions.cut_by_lines(verts, starts, counts, lines_ptr, lines, 1e-10, 4e-20)
+    want = regions_reference.cut_by_lines(verts, starts, counts, lines_ptr, lines, 1e-10, 4e-20)
+    assert_close(got[0], want[0], scale=1.0, rtol=VERTEX_RTOL)
+    for a, b in zip(got[1:], want[1:]):
+        np.testing.assert_array_equal(a, b)
+    # the parts tile their pieces, each on one side of every line of its piece
+    areas = np.array([signed_area(got[0][s : s + k]) for s, k in zip(got[1], got[2])])
+    assert (areas > 0).all()
+    whole = np.array([signed_area(p) for p in polygons])
+    np.testing.assert_allclose(np.bincount(got[3], areas, minlength=len(whole)), whole, rtol=1e-9)
+    for s, k, r in zip(got[1], got[2], got[3]):
+        inside = inside_points(got[0][s : s + k], rng)
+        held = lines[lines_ptr[r] : lines_ptr[r + 1]]
+        sides = inside @ held[:, :2].T + held[:, 2] > 0
+        assert (sides == sides[0]).all()
+    assert len(got[1]) > len(polygons) or len(lines) == 0
 
 
 def test_cut_halves_share_a_chord():
@@ -209,9 +320,9 @@ def test_cut_halves_share_a_chord():
     square = np.array([[0.0, 0.0], [1e-3, 0.0], [1.0, 5e-8], [1.0, 1.0], [0.0, 1.0]])
     Z = np.array([[[-1e-7], [1.0], [0.0]]])  # f = y - 1e-7 x
     none = np.zeros((0, 0), np.int64)
-    args = (square, np.zeros(1, np.int64), np.array([5]), Z, np.ones(1, bool), *NO_CHAIN)
-    args += (*NO_ROWS, True, 0.0, none, np.zeros(2, np.int64), np.zeros(0, np.int64))
-    args += (np.zeros(1, np.int64), np.zeros(0, np.int64), 1e-10, 1e-20, False, -1, 1)
+    args = (square, np.zeros(1, np.int64), np.array([5]), *NO_LINES, Z, np.ones(1, bool))
+    args += (*NO_CHAIN, *NO_ROWS, True, 0.0, none, np.zeros(2, np.int64), np.zeros(0, np.int64))
+    args += (np.zeros(1, np.int64), np.zeros(0, np.int64), 1e-10, 1e-20, False, False, -1, 1)
     for module in (regions, regions_reference):
         verts, counts, _, chains = cut_all(module, args, 10)[:4]
         assert all(len(chain[0]) == len(chain[1]) == len(chain[3]) == 0 for chain in chains)
@@ -228,12 +339,12 @@ def test_piece_maps_follow_their_chain(seed):
     wins at the piece's vertex mean; a chain starts where the rule says; and the next layer's
     pre-activations that the chain gives equal a full product."""
     args, _, Z = random_case(seed)
-    relu, alpha, windows = args[11], args[12], args[13]
+    relu, alpha, windows = args[13], args[14], args[15]
     max_diff, chain_max = args[-2], args[-1]
     n_columns = len(windows) if len(windows) else Z.shape[2]
     state = regions.new_cut_state(len(args[1]), Z.shape[2])
     while not regions.cut_done(state):
-        verts, starts, counts, owner, chain, state = regions.cut_pieces(*args, 7, state)
+        verts, starts, counts, owner, chain, _, state = regions.cut_pieces(*args, 7, state)
         is_start, M_start, d_ptr, d_col, d_val = chain
         assert is_start[0] and len(M_start) == is_start.sum()
         # every piece's map, from the chain
@@ -284,13 +395,14 @@ def check_next_layer(M, chain, seed):
     starts, counts = np.arange(n, dtype=np.int64) * 4, np.full(n, 4, np.int64)
     settings = (True, 0.0, np.zeros((0, 0), np.int64), np.zeros(6, np.int64))
     settings += (np.zeros(0, np.int64), np.arange(5, dtype=np.int64), np.zeros(0, np.int64))
-    settings += (1e-10, 4e-20, True, -1, 1)
+    settings += (1e-10, 4e-20, True, True, -1, 1)
     direct = (full, np.ones(n, bool), np.zeros(n + 1, np.int64), *NO_CHAIN[1:], *NO_ROWS)
+    no_lines = (np.zeros(n + 1, np.int64), np.zeros((0, 3)))
     results = []
     for source in (next_chain, direct):
         state = regions.new_cut_state(n, 5)
-        v, _, k, _, out, state = regions.cut_pieces(
-            verts, starts, counts, *source, *settings, 10**6, state
+        v, _, k, _, out, _, state = regions.cut_pieces(
+            verts, starts, counts, *no_lines, *source, *settings, 10**6, state
         )
         results.append((v, k, out[1]))
     np.testing.assert_array_equal(results[0][1], results[1][1])
@@ -302,8 +414,8 @@ def check_next_layer(M, chain, seed):
 def test_locate_points_matches_its_twin(seed):
     args, _, Z = random_case(seed)
     square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
-    one = (square, np.zeros(1, np.int64), np.array([4], np.int64), Z[:1], np.ones(1, bool))
-    args = one + NO_CHAIN + NO_ROWS + args[11:]
+    one = (square, np.zeros(1, np.int64), np.array([4], np.int64), *NO_LINES)
+    args = one + (Z[:1], np.ones(1, bool)) + NO_CHAIN + NO_ROWS + args[13:]
     verts, counts = cut_all(regions, args, 10**6)[:2]
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     rng = np.random.default_rng(seed)

@@ -124,10 +124,12 @@ def _exercise_regions() -> None:
     order, ptr = np.arange(2), np.array([0, 1, 2])
     state = regions.new_cut_state(1, 2)
     start, count = np.zeros(1, np.int64), np.full(1, 4)
-    settings = (True, 0.0, windows, ptr, holders, order, order[:1], 1e-10, 0.0, True, 1, 8)
-    verts, starts, counts, _, _, state = regions.cut_pieces(
-        square, start, count, *chain, *settings, 100, state
+    settings = (True, 0.0, windows, ptr, holders, order, order[:1], 1e-10, 0.0, True, True, 1, 8)
+    lines = (np.zeros(2, np.int64), np.zeros((0, 3)))
+    verts, starts, counts, _, _, held, state = regions.cut_pieces(
+        square, start, count, *lines, *chain, *settings, 100, state
     )
+    verts, starts, counts, _ = regions.cut_by_lines(verts, starts, counts, *held, 1e-10, 0.0)
     regions.locate_points(verts, starts, counts, np.zeros((1, 2)), 1e-12)
 
 

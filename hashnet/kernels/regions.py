@@ -383,6 +383,46 @@ def _tournament(piece, k, Z, r, windows, w, slope, tol_factor, area_tol, work, c
 
 
 @kernel
+def _dominated(piece, k, Z, u, unit_windows_ptr, unit_windows, windows):
+    """Whether unit u's side makes no difference to the layer's output on the piece: in every
+    pooling window that holds it, another candidate is positive and at least u at every vertex
+    (so all over the piece), and takes the window's maximum whatever u does. (A unit that no
+    window holds passes nothing on.) Exact comparisons: a doubt means "it may matter"."""
+    for p in range(unit_windows_ptr[u], unit_windows_ptr[u + 1]):
+        w = unit_windows[p]
+        found = False
+        for q in range(windows.shape[1]):
+            v = windows[w, q]
+            if v == u:
+                continue
+            a, b, c = Z[0, 0, v], Z[0, 1, v], Z[0, 2, v]
+            da, db, dc = a - Z[0, 0, u], b - Z[0, 1, u], c - Z[0, 2, u]
+            found = True
+            for i in range(k):
+                x, y = piece[i, 0], piece[i, 1]
+                if a * x + b * y + c <= 0.0 or da * x + db * y + dc < 0.0:
+                    found = False
+                    break
+            if found:
+                break
+        if not found:
+            return False
+    return True
+
+
+@kernel
+def _keep_crossing(held, nh, verts, start, k, Z, out, o0, tol_factor):
+    """Copy to out[o0:] the held units whose lines cross the piece; returns how many."""
+    kept = 0
+    for i in range(nh):
+        u = held[i]
+        if _crosses(verts, start, k, Z[0, 0, u], Z[0, 1, u], Z[0, 2, u], tol_factor):
+            out[o0 + kept] = u
+            kept += 1
+    return kept
+
+
+@kernel
 def _window_clear(Z, r, windows, w, slope, cx, cy, rx, ry):
     """Whether a bound settles window w on a piece (centroid (cx, cy), vertices within rx, ry
     of it): one candidate ahead of each other at the centroid by more than their difference
@@ -473,7 +513,7 @@ def new_cut_state(n_regions, n_units):
     then pass what `cut_pieces` returns back into it until `cut_done(state)`)."""
     return (
         np.array([0, 0, n_regions, 0], np.int64),  # region, stack depth, regions, Zs used
-        np.empty((64, 7), np.int64),  # entries: kind, v0, vk, l0, n_units, n_windows, n_touched
+        np.empty((64, 8), np.int64),  # entries: kind, v0, vk, l0, units, windows, touched, held
         np.empty((1024, 2)),  # their vertices
         np.empty(1024, np.int64),  # their lists: units, then windows
         np.ones(max(n_units, 1)),  # the candidates' slopes on the current pooling piece
@@ -491,6 +531,8 @@ def cut_pieces(
     verts,
     starts,
     counts,
+    lines_ptr,
+    lines,
     Zs,
     is_start,
     d_ptr,
@@ -509,6 +551,7 @@ def cut_pieces(
     tol_factor,
     area_tol,
     maps,
+    defer,
     max_diff,
     chain_max,
     budget,
@@ -550,12 +593,24 @@ def cut_pieces(
     the piece before it can change (every other unit keeps its side, every other window its
     winner).
 
+    *Lines held for later* (`defer`; with pooling after a ReLU whose alpha >= 0). A unit whose
+    side makes no difference to the layer's output on a piece (`_dominated`: in its window
+    another candidate is positive and above it all over the piece) changes the activation
+    pattern there, but not what the later layers see. The piece is not cut along it: the
+    unit's line is held and handed on with the piece, and the later layers cut one piece
+    instead of the two on either side (most of LeNet's first-layer lines are of this kind
+    where they cross). Region r comes with the lines that earlier layers held on it,
+    lines[lines_ptr[r] : lines_ptr[r + 1]] (rows (a, b, c) of a x + b y + c = 0); every piece
+    goes out with those of them and of this layer's held units that cross it. After the last
+    layer, `cut_by_lines` cuts the pieces along their held lines: the regions.
+
     Resumable: a call returns after `budget` pieces (or at the end), and `state` (from
     `new_cut_state`, then from the previous call) says where to go on, so one region cut into
     millions of pieces never needs them all in memory at once. Returns (verts, starts,
-    counts, owner, chain, state): this call's pieces, region by region (the negative half of a
-    cut before the positive one), the region of each, and their maps' chain (is_start, M_start,
-    d_ptr, d_col, d_val), empty without `maps`.
+    counts, owner, chain, held, state): this call's pieces, region by region (the negative
+    half of a cut before the positive one), the region of each, their maps' chain (is_start,
+    M_start, d_ptr, d_col, d_val), empty without `maps`, and the lines each holds (held_ptr,
+    held_lines, as lines_ptr and lines).
     """
     cursor, stack, vpool, lpool, slope, Zc = state
     n = starts.shape[0]
@@ -568,6 +623,10 @@ def cut_pieces(
     owner = np.empty(max(16, min(budget, 4 * n + 64)), np.int64)
     pending = np.empty(64, np.int64)  # the touched list for the next piece out
     n_pending = 0
+    defer = defer and relu and pool and alpha >= 0.0
+    held = np.empty(m + 1, np.int64)  # the units held (not cut along) on the current piece
+    held_ptr = np.zeros(max(16, min(budget, 4 * n + 64)) + 1, np.int64)
+    held_lines = np.empty((64, 3))
     # the pieces' maps: the chain out, the last piece's map, scratch for the next one's
     n_columns = n_win if pool else m
     out_is_start = np.zeros(max(16, min(budget, 4 * n + 64)), np.bool_)
@@ -677,7 +736,7 @@ def cut_pieces(
             lpool[n_units : n_units + n_windows] = wins[:n_windows]
             stack[0, 0] = RELU_ENTRY if relu else POOL_ENTRY
             stack[0, 1], stack[0, 2], stack[0, 3] = 0, k0, 0
-            stack[0, 4], stack[0, 5], stack[0, 6] = n_units, n_windows, 0
+            stack[0, 4], stack[0, 5], stack[0, 6], stack[0, 7] = n_units, n_windows, 0, 0
             n_pending = 0
             depth = 1
         # The depth-first walk through the region's pieces; the stack (entries, their
@@ -687,6 +746,7 @@ def cut_pieces(
             depth -= 1
             kind, v_top, k = stack[depth, 0], stack[depth, 1], stack[depth, 2]
             l_top, nu, nw, nt = stack[depth, 3], stack[depth, 4], stack[depth, 5], stack[depth, 6]
+            nh = stack[depth, 7]
             if k + k2 + 4 > cap:
                 cap = 2 * (k + k2 + 4)
                 piece = np.empty((cap, 2))
@@ -699,6 +759,7 @@ def cut_pieces(
                 pending = _grown(pending, nt)
                 pending[:nt] = lpool[l_top + nu + nw : l_top + nu + nw + nt]
                 n_pending = nt
+            held[:nh] = lpool[l_top + nu + nw + nt : l_top + nu + nw + nt + nh]
             if kind == RELU_ENTRY and nu == 0:
                 # No unit crosses the piece: its candidates' slopes are fixed here; go on with
                 # its windows.
@@ -718,8 +779,25 @@ def cut_pieces(
                     owner = _grown(owner, size)
                     out_is_start = _grown(out_is_start, size)
                     c_ptr = _grown(c_ptr, size)
+                    held_ptr = _grown(held_ptr, size)
                 out_verts[v_out : v_out + k] = piece[:k]
                 out_starts[n_out], out_counts[n_out], owner[n_out] = v_out, k, r
+                # the lines the piece holds: its region's that cross it, then this layer's
+                t0 = held_ptr[n_out]
+                first, last = lines_ptr[r], lines_ptr[r + 1]
+                if t0 + last - first + nh > held_lines.shape[0]:
+                    held_lines = _grown(held_lines, t0 + last - first + nh)
+                for i in range(first, last):
+                    a, b, c = lines[i, 0], lines[i, 1], lines[i, 2]
+                    if _crosses(piece, 0, k, a, b, c, tol_factor):
+                        held_lines[t0, 0], held_lines[t0, 1], held_lines[t0, 2] = a, b, c
+                        t0 += 1
+                for i in range(nh):
+                    u = held[i]
+                    held_lines[t0, 0], held_lines[t0, 1] = Zc[0, 0, u], Zc[0, 1, u]
+                    held_lines[t0, 2] = Zc[0, 2, u]
+                    t0 += 1
+                held_ptr[n_out + 1] = t0
                 if maps:
                     full = n_out == 0 or owner[n_out - 1] != r  # first of the call or region
                     n_d = _piece_columns(
@@ -778,6 +856,15 @@ def cut_pieces(
                 n_pos, n_neg = _sides(f, k, tol)
                 n_halves = 0
                 n_plus = n_minus = 0
+                if (
+                    defer
+                    and n_pos > 0
+                    and n_neg > 0
+                    and _dominated(piece, k, Zc, u, unit_windows_ptr, unit_windows, windows)
+                ):
+                    held[nh] = u  # not cut here: its line is held for later
+                    nh += 1
+                    n_pos = 0
                 if n_pos > 0 and n_neg > 0:
                     n_plus = _half(piece, 0, k, f, tol, True, halves, 0)
                     n_minus = _half(piece, 0, k, f, tol, False, halves, cap)
@@ -786,15 +873,16 @@ def cut_pieces(
                         and _shoelace(halves, cap, n_minus) > area_tol
                     ):
                         n_halves = 2
-                lpool = _grown(lpool, l_top + 3 * (nu + nw))
-                if n_halves == 0:  # not cut (a sliver): the piece goes on with the rest
+                lpool = _grown(lpool, l_top + 3 * (nu + nw) + 2 * nh)
+                if n_halves == 0:  # not cut (a sliver, or held): on with the rest
                     vpool = _grown(vpool, v_top + k)
                     vpool[v_top : v_top + k] = piece[:k]
                     lpool[l_top : l_top + nu - 1] = units[1:nu]
                     lpool[l_top + nu - 1 : l_top + nu - 1 + nw] = wins[:nw]
+                    lpool[l_top + nu - 1 + nw : l_top + nu - 1 + nw + nh] = held[:nh]
                     stack[depth, 0], stack[depth, 1], stack[depth, 2] = RELU_ENTRY, v_top, k
                     stack[depth, 3], stack[depth, 4], stack[depth, 5] = l_top, nu - 1, nw
-                    stack[depth, 6] = 0
+                    stack[depth, 6], stack[depth, 7] = 0, nh
                     depth += 1
                     continue
                 # the positive half first, so that the negative half is cut first
@@ -849,12 +937,23 @@ def cut_pieces(
                         for i in range(nw):
                             lpool[base + nu + i] = m + wins[i]
                         kept_t = nu + nw
+                    kept_h = _keep_crossing(
+                        held,
+                        nh,
+                        halves,
+                        h0,
+                        kh,
+                        Zc,
+                        lpool,
+                        l_top + kept + kept_w + kept_t,
+                        tol_factor,
+                    )
                     stack[depth, 0], stack[depth, 1], stack[depth, 2] = RELU_ENTRY, v_top, kh
                     stack[depth, 3], stack[depth, 4], stack[depth, 5] = l_top, kept, kept_w
-                    stack[depth, 6] = kept_t
+                    stack[depth, 6], stack[depth, 7] = kept_t, kept_h
                     depth += 1
                     v_top += kh
-                    l_top += kept + kept_w + kept_t
+                    l_top += kept + kept_w + kept_t + kept_h
                 continue
             # A pooling entry: the cells of its first window, each with the windows of the
             # rest that may still change hands on it.
@@ -863,14 +962,15 @@ def cut_pieces(
                 piece, k, Zc, 0, windows, w, slope, tol_factor, area_tol, work, cells
             )
             stack = _grown(stack, depth + n_cells + 1)
-            lpool = _grown(lpool, l_top + 2 * n_cells * nw)
+            lpool = _grown(lpool, l_top + n_cells * (2 * nw + nh))
             if n_cells == 1:  # the window does not cut the piece after all
                 vpool = _grown(vpool, v_top + k)
                 vpool[v_top : v_top + k] = piece[:k]
                 lpool[l_top : l_top + nw - 1] = wins[1:nw]
+                lpool[l_top + nw - 1 : l_top + nw - 1 + nh] = held[:nh]
                 stack[depth, 0], stack[depth, 1], stack[depth, 2] = POOL_ENTRY, v_top, k
                 stack[depth, 3], stack[depth, 4], stack[depth, 5] = l_top, 0, nw - 1
-                stack[depth, 6] = 0
+                stack[depth, 6], stack[depth, 7] = 0, nh
                 depth += 1
                 continue
             for h in range(n_cells - 1, -1, -1):  # the first cell on top: cut first
@@ -895,16 +995,20 @@ def cut_pieces(
                     for i in range(nw):
                         lpool[l_top + kept + i] = m + wins[i]
                     kept_t = nw
+                kept_h = _keep_crossing(
+                    held, nh, cells, cs, kh, Zc, lpool, l_top + kept + kept_t, tol_factor
+                )
                 stack[depth, 0], stack[depth, 1], stack[depth, 2] = POOL_ENTRY, v_top, kh
                 stack[depth, 3], stack[depth, 4], stack[depth, 5] = l_top, 0, kept
-                stack[depth, 6] = kept_t
+                stack[depth, 6], stack[depth, 7] = kept_t, kept_h
                 depth += 1
                 v_top += kh
-                l_top += kept + kept_t
+                l_top += kept + kept_t + kept_h
         if depth == 0:
             r += 1
     cursor[0], cursor[1] = r, depth
     n_maps = n_out if maps else 0
+    n_held = held_ptr[n_out]
     return (
         out_verts[:v_out],
         out_starts[:n_out],
@@ -917,8 +1021,104 @@ def cut_pieces(
             c_col[: c_ptr[n_maps]],
             c_val[: c_ptr[n_maps]],
         ),
+        (held_ptr[: n_out + 1], held_lines[:n_held]),
         (cursor, stack, vpool, lpool, slope, Zc),
     )
+
+
+@kernel
+def cut_by_lines(verts, starts, counts, lines_ptr, lines, tol_factor, area_tol):
+    """Cut every piece along the lines it holds (`cut_pieces` with `defer`): piece r along
+    lines[lines_ptr[r] : lines_ptr[r + 1]] in turn, each part going on with those of the rest
+    that cross it, with the same tolerance and sliver rule as `cut_pieces`. Returns (verts,
+    starts, counts, owner): the parts, piece by piece (the negative half of a cut before the
+    positive one), and the piece of each."""
+    n = starts.shape[0]
+    out_verts = np.empty((max(16, 2 * verts.shape[0]), 2))
+    out_starts = np.empty(max(16, 2 * n), np.int64)
+    out_counts = np.empty(max(16, 2 * n), np.int64)
+    owner = np.empty(max(16, 2 * n), np.int64)
+    n_out = v_out = 0
+    stack = np.empty((64, 4), np.int64)  # entries: v0, vk, l0, n_lines (in vpool, lpool)
+    vpool = np.empty((256, 2))
+    lpool = np.empty(256, np.int64)
+    cap = 16
+    piece = np.empty((cap, 2))
+    halves = np.empty((2 * cap, 2))
+    f = np.empty(cap)
+    todo = np.empty(max(1, lines.shape[0]), np.int64)
+    for r in range(n):
+        s0, k0 = starts[r], counts[r]
+        first, n_lines = lines_ptr[r], lines_ptr[r + 1] - lines_ptr[r]
+        vpool = _grown(vpool, k0)
+        vpool[:k0] = verts[s0 : s0 + k0]
+        lpool = _grown(lpool, n_lines)
+        for i in range(n_lines):
+            lpool[i] = first + i
+        stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = 0, k0, 0, n_lines
+        depth = 1
+        while depth > 0:
+            depth -= 1
+            v_top, k, l_top, nl = stack[depth, 0], stack[depth, 1], stack[depth, 2], stack[depth, 3]
+            if k + 4 > cap:
+                cap = 2 * (k + 4)
+                piece = np.empty((cap, 2))
+                halves = np.empty((2 * cap, 2))
+                f = np.empty(cap)
+            piece[:k] = vpool[v_top : v_top + k]
+            todo[:nl] = lpool[l_top : l_top + nl]
+            if nl == 0:  # a final part
+                out_verts = _grown(out_verts, v_out + k)
+                if n_out >= out_starts.shape[0]:
+                    out_starts = _grown(out_starts, n_out + 1)
+                    out_counts = _grown(out_counts, n_out + 1)
+                    owner = _grown(owner, n_out + 1)
+                out_verts[v_out : v_out + k] = piece[:k]
+                out_starts[n_out], out_counts[n_out], owner[n_out] = v_out, k, r
+                v_out += k
+                n_out += 1
+                continue
+            t = todo[0]
+            a, b, c = lines[t, 0], lines[t, 1], lines[t, 2]
+            tol = tol_factor * (abs(a) + abs(b) + abs(c))
+            for q in range(k):
+                f[q] = a * piece[q, 0] + b * piece[q, 1] + c
+            n_pos, n_neg = _sides(f, k, tol)
+            n_plus = n_minus = 0
+            cut = False
+            if n_pos > 0 and n_neg > 0:
+                n_plus = _half(piece, 0, k, f, tol, True, halves, 0)
+                n_minus = _half(piece, 0, k, f, tol, False, halves, cap)
+                cut = (
+                    _shoelace(halves, 0, n_plus) > area_tol
+                    and _shoelace(halves, cap, n_minus) > area_tol
+                )
+            stack = _grown(stack, depth + 2)
+            if not cut:  # the line misses the piece (or leaves a sliver): on with the rest
+                vpool[v_top : v_top + k] = piece[:k]
+                lpool[l_top : l_top + nl - 1] = todo[1:nl]
+                stack[depth, 0], stack[depth, 1], stack[depth, 2] = v_top, k, l_top
+                stack[depth, 3] = nl - 1
+                depth += 1
+                continue
+            lpool = _grown(lpool, l_top + 2 * nl)
+            for h in range(2):  # the positive half first, so that the negative one comes out first
+                h0 = 0 if h == 0 else cap
+                kh = n_plus if h == 0 else n_minus
+                vpool = _grown(vpool, v_top + kh)
+                vpool[v_top : v_top + kh] = halves[h0 : h0 + kh]
+                kept = 0
+                for i in range(1, nl):
+                    t = todo[i]
+                    if _crosses(halves, h0, kh, lines[t, 0], lines[t, 1], lines[t, 2], tol_factor):
+                        lpool[l_top + kept] = t
+                        kept += 1
+                stack[depth, 0], stack[depth, 1], stack[depth, 2] = v_top, kh, l_top
+                stack[depth, 3] = kept
+                depth += 1
+                v_top += kh
+                l_top += kept
+    return out_verts[:v_out], out_starts[:n_out], out_counts[:n_out], owner[:n_out]
 
 
 # --- the affine maps of the pieces -----------------------------------------------------------

@@ -203,7 +203,7 @@ def new_cut_state(n_regions, n_units):
     on the first call."""
     return (
         np.array([0, 0, n_regions, 0], np.int64),
-        np.empty((64, 7), np.int64),
+        np.empty((64, 8), np.int64),
         np.empty((1024, 2)),
         np.empty(1024, np.int64),
         np.ones(max(n_units, 1)),
@@ -220,6 +220,8 @@ def cut_pieces(
     verts,
     starts,
     counts,
+    lines_ptr,
+    lines,
     Zs,
     is_start,
     d_ptr,
@@ -238,13 +240,15 @@ def cut_pieces(
     tol_factor,
     area_tol,
     maps,
+    defer,
     max_diff,
     chain_max,
     budget,
     state,
 ):
     """Every region's Z from the chain (`_chained`), all pieces recursively (`_all_pieces`),
-    handed out `budget` at a time with their maps' chain (`_map_chain`)."""
+    handed out `budget` at a time with their maps' chain (`_map_chain`) and the lines they
+    hold."""
     cursor, everything = state[0], state[6]
     if everything is None:
         Z = _chained(Zs, is_start, d_ptr, d_col, d_val, L_ptr, L_index, L_value)
@@ -252,6 +256,8 @@ def cut_pieces(
             verts,
             starts,
             counts,
+            lines_ptr,
+            lines,
             Z,
             relu,
             alpha,
@@ -262,9 +268,10 @@ def cut_pieces(
             window_order,
             tol_factor,
             area_tol,
+            defer and relu and len(windows) > 0 and alpha >= 0,
         )
         everything = (*pieces, Z)
-    v, st, k, owner, Z = everything
+    v, st, k, owner, held, Z = everything
     done = cursor[1]
     rows = np.arange(done, min(done + budget, len(st)))
     cursor[1] = done + len(rows)
@@ -273,12 +280,15 @@ def cut_pieces(
     starts_out = np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64)
     pieces = [v[st[i] : st[i] + k[i]] for i in rows]
     chain = _map_chain(Z, owner[rows], pieces, relu, alpha, windows, maps, max_diff, chain_max)
+    held_out = [held[i] for i in rows]
+    held_ptr = np.concatenate([[0], np.cumsum([len(h) for h in held_out])]).astype(np.int64)
     return (
         np.concatenate(pieces) if pieces else np.empty((0, 2)),
         starts_out,
         counts_out,
         owner[rows],
         chain,
+        (held_ptr, np.array([line for h in held_out for line in h]).reshape(-1, 3)),
         (*state[:6], everything),
     )
 
@@ -333,6 +343,8 @@ def _all_pieces(
     verts,
     starts,
     counts,
+    lines_ptr,
+    lines,
     Z,
     relu,
     alpha,
@@ -343,14 +355,18 @@ def _all_pieces(
     window_order,
     tol_factor,
     area_tol,
+    defer,
 ):
-    """Every region's pieces in turn; returns (verts, starts, counts, owner)."""
-    out, owner = [], []
+    """Every region's pieces in turn; returns (verts, starts, counts, owner, held): held[i],
+    the lines piece i holds."""
+    out, owner, held = [], [], []
     for r in range(len(starts)):
         region = verts[starts[r] : starts[r] + counts[r]]
-        cut = _RegionCut(Z[r], relu, alpha, windows, tol_factor, area_tol)
+        region_lines = lines[lines_ptr[r] : lines_ptr[r + 1]]
+        cut = _RegionCut(Z[r], relu, alpha, windows, tol_factor, area_tol, defer, region_lines)
         pieces = cut.run(region, unit_windows_ptr, unit_windows, unit_order, window_order)
-        out.extend(pieces)
+        out.extend(piece for piece, _ in pieces)
+        held.extend(lines_held for _, lines_held in pieces)
         owner.extend([r] * len(pieces))
     counts_out = np.array([len(p) for p in out], np.int64)
     return (
@@ -358,19 +374,25 @@ def _all_pieces(
         np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
         counts_out,
         np.array(owner, np.int64),
+        held,
     )
 
 
 class _RegionCut:
-    """The pieces of one region (pre-activations Zr), recursively: by units, then windows."""
+    """The pieces of one region (pre-activations Zr), recursively: by units, then windows;
+    with `defer`, a unit whose side does not change the layer's output on a piece is held
+    (its line handed on with the piece) instead of cutting it. `lines`: those the region
+    holds already."""
 
-    def __init__(self, Zr, relu, alpha, windows, tol_factor, area_tol):
+    def __init__(self, Zr, relu, alpha, windows, tol_factor, area_tol, defer, lines):
         self.Zr, self.relu, self.alpha, self.windows = Zr, relu, alpha, windows
         self.tol_factor, self.area_tol = tol_factor, area_tol
+        self.defer, self.lines = defer, lines
         self.m = Zr.shape[1]
         self.pieces = []
 
     def run(self, region, unit_windows_ptr, unit_windows, unit_order, window_order):
+        self.holders = (unit_windows_ptr, unit_windows)
         Zr, windows, tol_factor = self.Zr, self.windows, self.tol_factor
         units = [u for u in unit_order if _crosses(region, Zr[:, u], tol_factor)]
         units = units if self.relu else []
@@ -386,9 +408,9 @@ class _RegionCut:
                     mark[w] = True
             window_list = [w for w in window_order if mark[w]]
         if self.relu:
-            self.cut_by_units(region, units, window_list)
+            self.cut_by_units(region, units, window_list, [])
         else:
-            self.cut_by_windows(region, window_list, np.ones(self.m))
+            self.cut_by_windows(region, window_list, np.ones(self.m), [])
         return self.pieces
 
     def slopes_at(self, point):
@@ -396,24 +418,48 @@ class _RegionCut:
         on = self.Zr[0] * x + self.Zr[1] * y + self.Zr[2] > 0
         return np.where(on, 1.0, self.alpha) if self.relu else np.ones(self.m)
 
-    def emit(self, piece):
-        self.pieces.append(piece)
+    def emit(self, piece, held):
+        """A final piece, with the lines it holds: the region's that cross it, then the held
+        units'."""
+        lines = [line for line in self.lines if _crosses(piece, line, self.tol_factor)]
+        self.pieces.append((piece, lines + [self.Zr[:, u] for u in held]))
 
-    def cut_by_windows(self, piece, todo, slope):
+    def crossing(self, piece, held):
+        return [u for u in held if _crosses(piece, self.Zr[:, u], self.tol_factor)]
+
+    def dominated(self, piece, u):
+        """In every window holding u, another candidate positive and at least u at every
+        vertex (the kernel's `_dominated`)."""
+        ptr, holders = self.holders
+        Zr, x, y = self.Zr, piece[:, 0], piece[:, 1]
+        for w in holders[ptr[u] : ptr[u + 1]]:
+            if not any(
+                (Zr[0, v] * x + Zr[1, v] * y + Zr[2, v] > 0).all()
+                and (
+                    (Zr[0, v] - Zr[0, u]) * x + (Zr[1, v] - Zr[1, u]) * y + (Zr[2, v] - Zr[2, u])
+                    >= 0
+                ).all()
+                for v in self.windows[w]
+                if v != u
+            ):
+                return False
+        return True
+
+    def cut_by_windows(self, piece, todo, slope, held):
         Zr, windows, tol_factor = self.Zr, self.windows, self.tol_factor
         if not todo:
-            self.emit(piece)
+            self.emit(piece, held)
             return
         cells = _tournament(piece, Zr, windows[todo[0]], slope, tol_factor, self.area_tol)
         if len(cells) == 1:
-            self.cut_by_windows(piece, todo[1:], slope)
+            self.cut_by_windows(piece, todo[1:], slope, held)
             return
         rests = [
             [w for w in todo[1:] if not _window_settled(cell, Zr, windows[w], slope, tol_factor)]
             for cell, _ in cells
         ]
         for (cell, _), rest in zip(cells, rests):
-            self.cut_by_windows(cell, rest, slope)
+            self.cut_by_windows(cell, rest, slope, self.crossing(cell, held))
 
     def may_change(self, piece, w, crossing):
         """A candidate still crosses the piece, or no single winner with the slopes there."""
@@ -422,26 +468,61 @@ class _RegionCut:
         slope = self.slopes_at(_centroid(piece))
         return not _window_settled(piece, self.Zr, self.windows[w], slope, self.tol_factor)
 
-    def cut_by_units(self, piece, todo, window_todo):
+    def cut_by_units(self, piece, todo, window_todo, held):
         Zr, tol_factor, area_tol = self.Zr, self.tol_factor, self.area_tol
         if not todo:
             # no unit crosses the piece: fixed slopes here; on with its windows
-            self.cut_by_windows(piece, window_todo, self.slopes_at(_centroid(piece)))
+            self.cut_by_windows(piece, window_todo, self.slopes_at(_centroid(piece)), held)
             return
         line = Zr[:, todo[0]]
         f, tol = _values(piece, line), _tolerance(line, tol_factor)
         if (f > tol).any() and (f < -tol).any():
+            if self.defer and self.dominated(piece, todo[0]):  # held, not cut
+                self.cut_by_units(piece, todo[1:], window_todo, held + [todo[0]])
+                return
             plus, minus = _half(piece, f, tol, True), _half(piece, f, tol, False)
             if _shoelace(plus) > area_tol and _shoelace(minus) > area_tol:
                 parts = []
                 for half in (minus, plus):
                     rest = [u for u in todo[1:] if _crosses(half, Zr[:, u], tol_factor)]
                     rest_windows = [w for w in window_todo if self.may_change(half, w, rest)]
-                    parts.append((half, rest, rest_windows))
-                for half, rest, rest_windows in parts:
-                    self.cut_by_units(half, rest, rest_windows)
+                    parts.append((half, rest, rest_windows, self.crossing(half, held)))
+                for half, rest, rest_windows, rest_held in parts:
+                    self.cut_by_units(half, rest, rest_windows, rest_held)
                 return
-        self.cut_by_units(piece, todo[1:], window_todo)  # not cut (a sliver)
+        self.cut_by_units(piece, todo[1:], window_todo, held)  # not cut (a sliver)
+
+
+def cut_by_lines(verts, starts, counts, lines_ptr, lines, tol_factor, area_tol):
+    """Every piece cut along the lines it holds, recursively: the first line that crosses
+    it (and leaves no sliver) cuts it, each half goes on with the rest that cross it."""
+    out, owner = [], []
+
+    def visit(piece, todo, r):
+        for n, t in enumerate(todo):
+            f, tol = _values(piece, lines[t]), _tolerance(lines[t], tol_factor)
+            if not ((f > tol).any() and (f < -tol).any()):
+                continue
+            plus, minus = _half(piece, f, tol, True), _half(piece, f, tol, False)
+            if _shoelace(plus) > area_tol and _shoelace(minus) > area_tol:
+                for half in (minus, plus):
+                    rest = [s for s in todo[n + 1 :] if _crosses(half, lines[s], tol_factor)]
+                    visit(half, rest, r)
+                return
+        out.append(piece)
+        owner.append(r)
+
+    for r in range(len(starts)):
+        visit(
+            verts[starts[r] : starts[r] + counts[r]], list(range(lines_ptr[r], lines_ptr[r + 1])), r
+        )
+    counts_out = np.array([len(p) for p in out], np.int64)
+    return (
+        np.concatenate(out) if out else np.empty((0, 2)),
+        np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
+        counts_out,
+        np.array(owner, np.int64),
+    )
 
 
 # --- the affine maps of the pieces ------------------------------------------------------------
