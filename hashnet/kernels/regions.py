@@ -383,29 +383,39 @@ def _tournament(piece, k, Z, r, windows, w, slope, tol_factor, area_tol, work, c
 
 
 @kernel
-def _dominated(piece, k, Z, u, unit_windows_ptr, unit_windows, windows):
-    """Whether unit u's side makes no difference to the layer's output on the piece: in every
-    pooling window that holds it, another candidate is positive and at least u at every vertex
-    (so all over the piece), and takes the window's maximum whatever u does. (A unit that no
-    window holds passes nothing on.) Exact comparisons: a doubt means "it may matter"."""
+def _never_wins(
+    piece, k, Z, u, unit_windows_ptr, unit_windows, windows, tol_factor, area_tol, clip, f
+):
+    """Whether unit u's side makes no difference to what the layer passes on, on the piece: in
+    every pooling window that holds it, u takes the maximum nowhere, i.e. the part of the piece
+    where u >= 0 and u >= each other candidate (the piece clipped by those half-planes, with
+    the cutting's tolerance and sliver rules) is empty. (Where u < 0 it passes at most 0 after
+    a ReLU, or alpha u after a leaky one, which a winning positive candidate beats; a unit that
+    no window holds passes nothing on.) `clip` (2 * cap rows) and `f` are scratch."""
+    half = clip.shape[0] // 2
     for p in range(unit_windows_ptr[u], unit_windows_ptr[u + 1]):
         w = unit_windows[p]
-        found = False
-        for q in range(windows.shape[1]):
-            v = windows[w, q]
-            if v == u:
-                continue
-            a, b, c = Z[0, 0, v], Z[0, 1, v], Z[0, 2, v]
-            da, db, dc = a - Z[0, 0, u], b - Z[0, 1, u], c - Z[0, 2, u]
-            found = True
-            for i in range(k):
-                x, y = piece[i, 0], piece[i, 1]
-                if a * x + b * y + c <= 0.0 or da * x + db * y + dc < 0.0:
-                    found = False
-                    break
-            if found:
+        n, src = k, 0
+        clip[:k] = piece[:k]
+        empty = False
+        for q in range(-1, windows.shape[1]):  # u >= 0 first, then u >= each other candidate
+            a, b, c = Z[0, 0, u], Z[0, 1, u], Z[0, 2, u]
+            if q >= 0:
+                v = windows[w, q]
+                if v == u:
+                    continue
+                a, b, c = a - Z[0, 0, v], b - Z[0, 1, v], c - Z[0, 2, v]
+            tol = tol_factor * (abs(a) + abs(b) + abs(c))
+            for i in range(n):
+                f[i] = a * clip[src + i, 0] + b * clip[src + i, 1] + c
+            n_pos, n_neg = _sides(f, n, tol)
+            if n_pos == 0 and n_neg > 0:  # nothing of what is left is on u's side
+                empty = True
                 break
-        if not found:
+            if n_pos > 0 and n_neg > 0:  # (all of it on the line: a tie all over, kept)
+                n = _half(clip, src, n, f, tol, True, clip, half - src)
+                src = half - src
+        if not empty and _shoelace(clip, src, n) > area_tol:
             return False
     return True
 
@@ -594,9 +604,9 @@ def cut_pieces(
     winner).
 
     *Lines held for later* (`defer`; with pooling after a ReLU whose alpha >= 0). A unit whose
-    side makes no difference to the layer's output on a piece (`_dominated`: in its window
-    another candidate is positive and above it all over the piece) changes the activation
-    pattern there, but not what the later layers see. The piece is not cut along it: the
+    side makes no difference to the layer's output on a piece (`_never_wins`: it takes its
+    window's maximum nowhere on the piece) changes the activation pattern there, but not what
+    the later layers see. The piece is not cut along it: the
     unit's line is held and handed on with the piece, and the later layers cut one piece
     instead of the two on either side (most of LeNet's first-layer lines are of this kind
     where they cross). Region r comes with the lines that earlier layers held on it,
@@ -649,6 +659,7 @@ def cut_pieces(
     piece = np.empty((cap, 2))
     halves = np.empty((2 * cap, 2))
     f = np.empty(cap)
+    f_clip = np.empty(cap)
     units = np.empty(m + 1, np.int64)
     wins = np.empty(n_win + 1, np.int64)
     in_list = np.zeros(m, np.bool_)
@@ -752,6 +763,7 @@ def cut_pieces(
                 piece = np.empty((cap, 2))
                 halves = np.empty((2 * cap, 2))
                 f = np.empty(cap)
+                f_clip = np.empty(cap)
             piece[:k] = vpool[v_top : v_top + k]  # the entry's storage is free once copied
             units[:nu] = lpool[l_top : l_top + nu]
             wins[:nw] = lpool[l_top + nu : l_top + nu + nw]
@@ -860,7 +872,19 @@ def cut_pieces(
                     defer
                     and n_pos > 0
                     and n_neg > 0
-                    and _dominated(piece, k, Zc, u, unit_windows_ptr, unit_windows, windows)
+                    and _never_wins(
+                        piece,
+                        k,
+                        Zc,
+                        u,
+                        unit_windows_ptr,
+                        unit_windows,
+                        windows,
+                        tol_factor,
+                        area_tol,
+                        halves,
+                        f_clip,
+                    )
                 ):
                     held[nh] = u  # not cut here: its line is held for later
                     nh += 1

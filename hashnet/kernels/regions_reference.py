@@ -427,21 +427,22 @@ class _RegionCut:
     def crossing(self, piece, held):
         return [u for u in held if _crosses(piece, self.Zr[:, u], self.tol_factor)]
 
-    def dominated(self, piece, u):
-        """In every window holding u, another candidate positive and at least u at every
-        vertex (the kernel's `_dominated`)."""
+    def never_wins(self, piece, u):
+        """In every window holding u, the piece clipped to u >= 0 and u >= each other
+        candidate (in that order) is empty or a sliver (the kernel's `_never_wins`)."""
         ptr, holders = self.holders
-        Zr, x, y = self.Zr, piece[:, 0], piece[:, 1]
+        Zr = self.Zr
         for w in holders[ptr[u] : ptr[u + 1]]:
-            if not any(
-                (Zr[0, v] * x + Zr[1, v] * y + Zr[2, v] > 0).all()
-                and (
-                    (Zr[0, v] - Zr[0, u]) * x + (Zr[1, v] - Zr[1, u]) * y + (Zr[2, v] - Zr[2, u])
-                    >= 0
-                ).all()
-                for v in self.windows[w]
-                if v != u
-            ):
+            part = piece
+            for line in [Zr[:, u]] + [Zr[:, u] - Zr[:, v] for v in self.windows[w] if v != u]:
+                f, tol = _values(part, line), _tolerance(line, self.tol_factor)
+                above, below = (f > tol).any(), (f < -tol).any()
+                if below and not above:
+                    part = None  # u is ahead nowhere
+                    break
+                if above and below:  # (all of it on the line: a tie all over, kept)
+                    part = _half(part, f, tol, True)
+            if part is not None and _shoelace(part) > self.area_tol:
                 return False
         return True
 
@@ -477,7 +478,7 @@ class _RegionCut:
         line = Zr[:, todo[0]]
         f, tol = _values(piece, line), _tolerance(line, tol_factor)
         if (f > tol).any() and (f < -tol).any():
-            if self.defer and self.dominated(piece, todo[0]):  # held, not cut
+            if self.defer and self.never_wins(piece, todo[0]):  # held, not cut
                 self.cut_by_units(piece, todo[1:], window_todo, held + [todo[0]])
                 return
             plus, minus = _half(piece, f, tol, True), _half(piece, f, tol, False)

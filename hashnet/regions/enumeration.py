@@ -12,8 +12,9 @@ whichever input is largest, so the pieces are cut where the largest changes hand
 
 How the work is organised, and why, is in `hashnet.regions.walk`: depth first in batches
 (memory grows with the regions' polygons only), each piece's affine map built from its
-neighbour's, in the domain's own coordinates (exact at any zoom), the codes and logits of the
-regions computed when asked for.
+neighbour's, the lines that change no later layer's input (a unit that is not its pooling
+window's maximum) cut after the last layer, in the domain's own coordinates (exact at any
+zoom), the codes and logits of the regions computed when asked for.
 
 Tolerance policy (one rule, used everywhere): in the domain's coordinates, a polygon vertex
 counts as *on* a cutting line a x + b y + c = 0 when |f| <= TOL * (|a| + |b| + |c|), which

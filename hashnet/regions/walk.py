@@ -24,9 +24,9 @@ tolerance policy). How the work is organised, and why:
   so it stays in the processor's cache (see `hashnet.kernels.regions`). Chains restart with
   a full product every few dozen pieces, so rounding never adds up.
 * *Lines that change nothing downstream are cut last.* Where a ReLU is followed by max
-  pooling, most units whose line crosses a small piece are not their window's maximum there
-  (another candidate is positive and above them all over the piece): crossing the line flips
-  the unit's own bit of the code but not what the later layers see. The kernel does not cut
+  pooling, most units whose line crosses a small piece take their window's maximum nowhere
+  on it: crossing the line flips the unit's own bit of the code but not what the later
+  layers see. The kernel does not cut
   along such a line; it hands it on with the piece (three numbers), the later layers cut the
   one larger piece instead of the two on either side, and after the last layer
   `cut_by_lines` cuts the pieces along the lines they hold. The regions are the same; far
