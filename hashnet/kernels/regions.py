@@ -4,8 +4,9 @@ Three jobs: cut convex pieces of the domain along the boundaries one layer adds,
 piece that comes out its map for the next layer (`cut_pieces`, one kernel, so that each
 region's pre-activations are built, used and dropped while they are in the cache); cut the
 pieces along the lines that were held for later (`cut_by_lines`: lines that change no later
-layer's input); and find the piece that holds a point (`locate_points`). Their plain NumPy twins, with the same names
-and arguments, are in `regions_reference.py`; the tests compare the two.
+layer's input); and find the piece that holds a point (`locate_points`). Their plain NumPy
+twins, with the same names and arguments, are in `regions_reference.py`; the tests compare
+the two.
 
 Conventions. A piece lives in the domain's own coordinates (x, y) in [-1, 1]^2 (the
 enumeration centres and scales the domain, so the tolerances below mean the same at every zoom).
