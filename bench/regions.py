@@ -5,7 +5,7 @@ The networks of the study's pictures: MLPs 2-64-64 and 2-128-128-128 trained on 
 through three training images), and LeNet-5 trained on the full Fashion-MNIST (2 epochs, Adam
 lr 1e-3, batch 64, as in the README) on the plane through three test images: a square of
 half-width 0.03 around the first image (6e4 to 1e5 regions, by training run), and the whole
-plane (about 1.7e7 regions; about four minutes on one core, run last).
+plane (about 1.7e7 regions; about a minute on one core, run last).
 
 For each: the number of regions, the median time of `--repeats` enumerations after a warm-up
 one (the whole plane runs once), regions per second, and for the LeNet rows the peak resident
@@ -15,7 +15,7 @@ library enumerates exact regions with max pooling on a CPU, so there is no refer
 the targets are hashnet's own: >= 1e5 regions/s for LeNet, >= 3e5 for the 2-128-128-128 MLP,
 the 2-64-64 MLP in at most 0.05 s, and the whole plane in at most 4 GB.
 
-    python bench/regions.py --threads 1             # the full benchmark (about 5 minutes)
+    python bench/regions.py --threads 1             # the full benchmark (about 2 minutes)
     python bench/regions.py --threads 1 --quick     # smaller training runs, no whole plane
     python bench/regions.py --picture docs/images/lenet_whole_plane.png   # and draw it
 """

@@ -368,14 +368,7 @@ def _all_pieces(
         out.extend(piece for piece, _ in pieces)
         held.extend(lines_held for _, lines_held in pieces)
         owner.extend([r] * len(pieces))
-    counts_out = np.array([len(p) for p in out], np.int64)
-    return (
-        np.concatenate(out) if out else np.empty((0, 2)),
-        np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
-        counts_out,
-        np.array(owner, np.int64),
-        held,
-    )
+    return (*_flat(out, owner), held)
 
 
 class _RegionCut:
@@ -517,11 +510,16 @@ def cut_by_lines(verts, starts, counts, lines_ptr, lines, tol_factor, area_tol):
         visit(
             verts[starts[r] : starts[r] + counts[r]], list(range(lines_ptr[r], lines_ptr[r + 1])), r
         )
-    counts_out = np.array([len(p) for p in out], np.int64)
+    return _flat(out, owner)
+
+
+def _flat(polygons, owner):
+    """(verts, starts, counts, owner) of a list of polygons and the piece each came from."""
+    counts = np.array([len(p) for p in polygons], np.int64)
     return (
-        np.concatenate(out) if out else np.empty((0, 2)),
-        np.concatenate([[0], np.cumsum(counts_out)[:-1]]).astype(np.int64),
-        counts_out,
+        np.concatenate(polygons) if polygons else np.empty((0, 2)),
+        np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+        counts,
         np.array(owner, np.int64),
     )
 
