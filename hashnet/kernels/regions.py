@@ -389,11 +389,12 @@ def _never_wins(
     piece, k, Z, u, unit_windows_ptr, unit_windows, windows, tol_factor, area_tol, clip, f
 ):
     """Whether unit u's side makes no difference to what the layer passes on, on the piece: in
-    every pooling window that holds it, u takes the maximum nowhere, i.e. the part of the piece
-    where u >= 0 and u >= each other candidate (the piece clipped by those half-planes, with
-    the cutting's tolerance and sliver rules) is empty. (Where u < 0 it passes at most 0 after
-    a ReLU, or alpha u after a leaky one, which a winning positive candidate beats; a unit that
-    no window holds passes nothing on.) `clip` (2 * cap rows) and `f` are scratch."""
+    every pooling window that holds it, the part of the piece where u >= 0 and u >= each other
+    candidate (the piece clipped by those half-planes, with the cutting's tolerance and sliver
+    rules) is empty. That part is all that counts: where u is negative and yet the window's
+    maximum (every candidate negative), it is still the maximum just across its line, inside
+    the part. A unit that no window holds passes nothing on. `clip` (2 * cap rows) and `f`
+    are scratch."""
     half = clip.shape[0] // 2
     for p in range(unit_windows_ptr[u], unit_windows_ptr[u + 1]):
         w = unit_windows[p]
@@ -608,13 +609,13 @@ def cut_pieces(
     *Lines held for later* (`defer`; with pooling after a ReLU whose alpha >= 0). A unit whose
     side makes no difference to the layer's output on a piece (`_never_wins`: it takes its
     window's maximum nowhere on the piece) changes the activation pattern there, but not what
-    the later layers see. The piece is not cut along it: the
-    unit's line is held and handed on with the piece, and the later layers cut one piece
-    instead of the two on either side (most of LeNet's first-layer lines are of this kind
-    where they cross). Region r comes with the lines that earlier layers held on it,
-    lines[lines_ptr[r] : lines_ptr[r + 1]] (rows (a, b, c) of a x + b y + c = 0); every piece
-    goes out with those of them and of this layer's held units that cross it. After the last
-    layer, `cut_by_lines` cuts the pieces along their held lines: the regions.
+    the later layers see. The piece is not cut along it: the unit's line is held and handed
+    on with the piece, and the later layers cut one piece instead of the two on either side
+    (most of LeNet's first-layer lines are of this kind where they cross). Region r comes
+    with the lines that earlier layers held on it, lines[lines_ptr[r] : lines_ptr[r + 1]]
+    (rows (a, b, c) of a x + b y + c = 0); every piece goes out with those of them and of this
+    layer's held units that cross it. After the last layer, `cut_by_lines` cuts the pieces
+    along their held lines: the regions.
 
     Resumable: a call returns after `budget` pieces (or at the end), and `state` (from
     `new_cut_state`, then from the previous call) says where to go on, so one region cut into

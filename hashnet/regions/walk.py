@@ -26,11 +26,11 @@ tolerance policy). How the work is organised, and why:
 * *Lines that change nothing downstream are cut last.* Where a ReLU is followed by max
   pooling, most units whose line crosses a small piece take their window's maximum nowhere
   on it: crossing the line flips the unit's own bit of the code but not what the later
-  layers see. The kernel does not cut
-  along such a line; it hands it on with the piece (three numbers), the later layers cut the
-  one larger piece instead of the two on either side, and after the last layer
-  `cut_by_lines` cuts the pieces along the lines they hold. The regions are the same; far
-  fewer pieces reach the later layers (around a LeNet image, half as many).
+  layers see. The kernel does not cut along such a line; it hands it on with the piece
+  (three numbers), the later layers cut the one larger piece instead of the two on either
+  side, and after the last layer `cut_by_lines` cuts the pieces along the lines they hold.
+  The regions are the same; far fewer pieces reach the later layers (around a LeNet image,
+  less than half as many).
 * *Coordinates of the domain.* The cutting works in coordinates (x, y) in [-1, 1]^2 of the
   domain itself (`Frame`), so a domain of side 1e-9, or one far from the origin, is cut as
   exactly as the unit square; where float64 cannot resolve a domain the enumeration refuses
@@ -138,7 +138,7 @@ class _Walk:
                 TOL,
                 AREA_TOL * 4.0,  # the square's area is 4
                 not last,
-                not last,  # hold the lines that change no map (the last stage makes none)
+                not last,  # hold lines that change no later layer (none follows the last)
                 max_diff,
                 CHAIN,
                 self.batch[level + 1],
