@@ -169,6 +169,11 @@ def main(argv=None):
     accuracy = lenet.score(Xt.reshape(len(Xt), 1, 28, 28), yt)
     print(f"LeNet trained in {time.perf_counter() - start:.0f} s, test accuracy {accuracy:.3f}")
     del Xf, Xi, Xs
+    # One small enumeration here first, so that the fresh processes below find every kernel
+    # compiled in the cache: compiling takes a few hundred megabytes, which would otherwise
+    # count in their peak memory.
+    small = plane_through(*images)
+    enumerate_regions(lenet, plane=small.zoom(small.anchors[0], 0.001), max_regions=10**7)
     lenet_rates = {}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
