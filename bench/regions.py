@@ -9,8 +9,10 @@ plane (about 1.7e7 regions; about a minute on one core, run last).
 
 For each: the number of regions, the median time of `--repeats` enumerations after a warm-up
 one (the whole plane runs once), regions per second, and for the LeNet rows the peak resident
-memory of a fresh process that does only that enumeration (what `ru_maxrss` says; the
-interpreter with NumPy and the compiled kernels is about a tenth of a gigabyte of it). No other
+memory of a fresh process that does only that enumeration (its VmHWM on Linux: `ru_maxrss`
+would also count this process's own memory, which the fresh one inherits at the fork that
+starts it; the interpreter with NumPy and the compiled kernels is about a fifth of a gigabyte
+of it). No other
 library enumerates exact regions with max pooling on a CPU, so there is no reference column;
 the targets are hashnet's own: >= 1e5 regions/s for LeNet, >= 3e5 for the 2-128-128-128 MLP,
 the 2-64-64 MLP in at most 0.05 s, and the whole plane in at most 4 GB.
@@ -90,7 +92,7 @@ def child(folder: Path):
         start = time.perf_counter()
         regions = enumerate_regions(net, plane=plane, max_regions=10**9, verbose=task["verbose"])
         times.append(time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    peak = peak_resident_bytes()
     result = {"regions": regions.n_regions, "times": times, "peak_bytes": peak}
     if task["picture"]:
         picture = Path(task["picture"])
@@ -98,6 +100,22 @@ def child(folder: Path):
         title = f"LeNet-5 on the plane through three Fashion-MNIST test images ({task['label']})"
         hn.plot.region_density(regions, images=images, width=1400, path=picture, title=title)
     (folder / "result.json").write_text(json.dumps(result))
+
+
+def peak_resident_bytes():
+    """This process's peak resident memory: VmHWM of /proc/self/status where there is one.
+    `ru_maxrss` also counts the resident memory of the parent at the fork that started this
+    process (Linux keeps the larger of the two across exec), so a parent holding more than
+    the enumeration needs would show as the enumeration's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 
 
 def lenet_row(folder, half_width, runs, threads, picture=None, verbose=0):
