@@ -12,10 +12,9 @@ one (the whole plane runs once), regions per second, and for the LeNet rows the 
 memory of a fresh process that does only that enumeration (its VmHWM on Linux: `ru_maxrss`
 would also count this process's own memory, which the fresh one inherits at the fork that
 starts it; the interpreter with NumPy and the compiled kernels is about a fifth of a gigabyte
-of it). No other
-library enumerates exact regions with max pooling on a CPU, so there is no reference column;
-the targets are hashnet's own: >= 1e5 regions/s for LeNet, >= 3e5 for the 2-128-128-128 MLP,
-the 2-64-64 MLP in at most 0.05 s, and the whole plane in at most 4 GB.
+of it). No other library enumerates exact regions with max pooling on a CPU, so there is no
+reference column; the targets are hashnet's own: >= 1e5 regions/s for LeNet, >= 3e5 for the
+2-128-128-128 MLP, the 2-64-64 MLP in at most 0.05 s, and the whole plane in at most 4 GB.
 
     python bench/regions.py --threads 1             # the full benchmark (about 2 minutes)
     python bench/regions.py --threads 1 --quick     # smaller training runs, no whole plane
